@@ -1,0 +1,31 @@
+# The two commands of the README. Both create .venv and install into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-test.txt
+
+# Serve on http://127.0.0.1:5000 with the embedded defaults: SQLite in instance/, the on-host
+# file cache, embedded flags, and the demo users on first run.
+run: install
+	$(BIN)/flask db upgrade
+	@if [ ! -f instance/.demo-seeded ]; then $(BIN)/flask demo seed && touch instance/.demo-seeded; fi
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# The whole suite. Services that are missing skip locally and fail under CI=true.
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,104 @@
+"""Configuration classes, read from the environment.
+
+`create_app()` takes one of these (or a name: development, testing, production). Nothing in
+the testing variant switches isolation checks off: the guard raises there as in development.
+"""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = Path(os.environ.get("FINANCE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+INSECURE_DEV_SECRET = "dev-only-insecure-secret"
+
+
+def _env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url):
+    """Normalise a DATABASE_URL: psycopg 3 is our PostgreSQL driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class BaseConfig:
+    SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
+    INSTANCE_DIR = str(DEFAULT_INSTANCE_DIR)
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_INSTANCE_DIR / 'finance.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Cache: Redis when REDIS_URL is set, otherwise a file-system cache that every worker
+    # process on this host shares (a per-process cache could not be invalidated by a write
+    # handled in another worker).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    CACHE_DIR = os.environ.get("CACHE_DIR", str(DEFAULT_INSTANCE_DIR / "cache"))
+    CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "600"))
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "finance:")
+
+    # Flags. Embedded (no server) unless UNLEASH_URL is set.
+    UNLEASH_URL = os.environ.get("UNLEASH_URL")
+    UNLEASH_API_TOKEN = os.environ.get("UNLEASH_API_TOKEN")
+    UNLEASH_ADMIN_TOKEN = os.environ.get("UNLEASH_ADMIN_TOKEN")
+    UNLEASH_ENVIRONMENT = os.environ.get("UNLEASH_ENVIRONMENT", "development")
+    UNLEASH_PROJECT = os.environ.get("UNLEASH_PROJECT", "default")
+    UNLEASH_APP_NAME = os.environ.get("UNLEASH_APP_NAME", "finance_app")
+    # How often each process re-reads flag definitions (embedded: from the database;
+    # remote: from the Unleash server). A dashboard change reaches every process within it.
+    FLAG_REFRESH_SECONDS = int(os.environ.get("FLAG_REFRESH_SECONDS", "2"))
+    # Start-up never waits longer than this on the flag service.
+    FLAG_STARTUP_TIMEOUT_SECONDS = int(os.environ.get("FLAG_STARTUP_TIMEOUT_SECONDS", "3"))
+
+    # Emergency lock by configuration (the EMERGENCY_DATA_LOCK flag is the other switch).
+    EMERGENCY_DATA_LOCK = _env_bool("EMERGENCY_DATA_LOCK")
+    # What the guard does with an unscoped read of an owned model while isolation is on:
+    # "raise" (IsolationViolation, loud) or "refuse" (answer an error and count it).
+    ISOLATION_GUARD_MODE = "raise"
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Principal (id, cohort, admin) cache lifetime; changes invalidate it at once anyway.
+    PRINCIPAL_CACHE_SECONDS = 3600
+
+
+class DevelopmentConfig(BaseConfig):
+    DEBUG = False
+
+
+class TestingConfig(BaseConfig):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    # Tests pass their own database and cache directory; CSRF stays on (it is tested).
+
+
+class ProductionConfig(BaseConfig):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    ISOLATION_GUARD_MODE = "refuse"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name=None):
+    name = name or os.environ.get("FINANCE_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ValueError(f"unknown FINANCE_ENV {name!r}; use one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,84 @@
+"""finance_app: personal finance with a staged rollout of per-user data isolation."""
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import get_config
+
+from .extensions import cache, csrf, db, migrate
+
+
+def create_app(config=None, **overrides):
+    """Build the app. `config` is a config class or a name (development, testing, production)."""
+    config_class = config if isinstance(config, type) else get_config(config)
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _check_config(app)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.config.update(_cache_settings(app.config))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    cache.init_app(app)
+
+    from .isolation import init_access
+    from .isolation.flags import make_flag_service
+
+    with app.app_context():
+        app.extensions["flags"] = make_flag_service(app, db.engine)
+    init_access(app)
+
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from .auth.routes import api_bp as auth_api_bp
+    from .auth.routes import bp as auth_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .health.routes import bp as health_bp
+
+    for blueprint in (health_bp, auth_bp, dashboard_bp):
+        app.register_blueprint(blueprint)
+    # The JSON API authenticates with a bearer token or a SameSite=Lax session cookie and
+    # only accepts JSON or multipart bodies, so it does not use form CSRF tokens.
+    for blueprint in (auth_api_bp,):
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _check_config(app):
+    from config import INSECURE_DEV_SECRET
+
+    if not app.config.get("TESTING") and not app.debug and app.config.get("SESSION_COOKIE_SECURE"):
+        if app.config["SECRET_KEY"] == INSECURE_DEV_SECRET:
+            raise RuntimeError("Set SECRET_KEY in the environment for production.")
+
+
+def _cache_settings(config):
+    if config.get("CACHE_TYPE"):
+        return {}
+    if config.get("REDIS_URL"):
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"]}
+    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": config["CACHE_DIR"],
+            "CACHE_THRESHOLD": 100_000}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,109 @@
+"""Sign-up, sign-in, sign-out (web) and the JSON auth endpoints."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from pydantic import Field
+
+from ..api import Body, parse_body
+from ..errors import AppError
+from ..isolation import AUTH, access, current_principal, isolation_on, sign_in, sign_out
+from . import service
+from .forms import SignInForm, SignOutForm, SignUpForm
+
+bp = Blueprint("auth", __name__)
+api_bp = Blueprint("auth_api", __name__, url_prefix="/api")
+
+
+def safe_next(target, default="dashboard.index"):
+    """Only redirect to a path on this site: no scheme, no host, no `//` or backslash tricks."""
+    if target:
+        parts = urlsplit(target)
+        if (not parts.scheme and not parts.netloc and target.startswith("/")
+                and not target.startswith("//") and "\\" not in target):
+            return target
+    return url_for(default)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@access(AUTH)
+def signup():
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(form.email.data, form.password.data)
+        except service.AccountError as exc:
+            form[exc.field].errors.append(exc.message)
+        else:
+            sign_in(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("dashboard.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access(AUTH)
+def login():
+    form = SignInForm()
+    next_url = request.args.get("next")
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            sign_in(user)
+            return redirect(safe_next(next_url))
+        form.password.errors.append("Email or password is not right.")
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, next=next_url), status
+
+
+@bp.post("/logout")
+@access(AUTH)
+def logout():
+    form = SignOutForm()
+    if not form.validate_on_submit():
+        raise AppError(400, "bad_request", "Sign-out needs the form's token; use the button.")
+    sign_out()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+class Credentials(Body):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=service.MAX_PASSWORD)
+
+
+def _account_error(exc):
+    return AppError(exc.status, "conflict" if exc.status == 409 else "validation_error",
+                    exc.message, field=exc.field)
+
+
+@api_bp.post("/auth/signup")
+@access(AUTH)
+def api_signup():
+    body = parse_body(Credentials)
+    try:
+        user = service.create_user(body.email, body.password)
+    except service.AccountError as exc:
+        raise _account_error(exc) from None
+    return jsonify(id=user.id, email=user.email, cohort=user.cohort), 201
+
+
+@api_bp.post("/auth/tokens")
+@access(AUTH)
+def api_create_token():
+    body = parse_body(Credentials)
+    user = service.authenticate(body.email, body.password)
+    if user is None:
+        raise AppError(401, "invalid_credentials", "Email or password is not right.")
+    return jsonify(token=service.issue_token(user)), 201
+
+
+@api_bp.get("/me")
+@access(AUTH)
+def api_me():
+    principal = current_principal()
+    if principal is None:
+        raise AppError(401, "unauthorized", "Sign in first: send a session cookie or an "
+                       "'Authorization: Bearer <token>' header.")
+    return jsonify(id=principal.id, email=principal.email, cohort=principal.cohort,
+                   is_admin=principal.is_admin, isolation=isolation_on())

@@ -1,0 +1,103 @@
+"""Accounts: sign-up, password checks, API tokens, and changes that end sessions."""
+import secrets
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..isolation import forget_principal, scope, unscoped
+from ..isolation.principal import forget_tokens, hash_token
+from ..models import ApiToken, User, normalise_email
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+DEFAULT_COHORT = "general"
+
+
+class AccountError(ValueError):
+    def __init__(self, field, message, status=422):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.status = status
+
+
+def clean_email(email):
+    try:
+        return normalise_email(validate_email(email or "", check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise AccountError("email", f"That email address is not valid: {exc}") from None
+
+
+def check_password_rules(password):
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise AccountError("password", f"Choose a password of at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError("password", f"Passwords are at most {MAX_PASSWORD} characters.")
+
+
+def hash_password(password):
+    return generate_password_hash(password, method="scrypt")
+
+
+def find_user(email):
+    return db.session.execute(select(User).where(User.email == normalise_email(email))).scalar()
+
+
+def create_user(email, password, cohort=DEFAULT_COHORT, is_admin=False):
+    email = clean_email(email)
+    check_password_rules(password)
+    if find_user(email) is not None:
+        raise AccountError("email", "An account with this email already exists. Sign in instead.",
+                           status=409)
+    user = User(email=email, password_hash=hash_password(password),
+                cohort=cohort or DEFAULT_COHORT, is_admin=is_admin)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email, password):
+    """The user with these credentials, or None (same answer for unknown email or wrong password)."""
+    user = find_user(email or "")
+    if user is None or not isinstance(password, str):
+        # Hash anyway so that timing does not reveal which emails have accounts.
+        check_password_hash(hash_password("timing-equaliser"), password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def issue_token(user, name="api"):
+    """Create an API token; the token itself is returned once and only its hash is kept."""
+    token = "fa_" + secrets.token_urlsafe(32)
+    # The caller has just proved the password; there is no session principal to stamp with.
+    with unscoped("API token issued after a password check", quiet=True):
+        db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token)))
+        db.session.commit()
+    return token
+
+
+def change_password(user, new_password):
+    check_password_rules(new_password)
+    user.password_hash = hash_password(new_password)
+    user.auth_version += 1
+    db.session.commit()
+    forget_principal(user.id)
+
+
+def change_cohort(user, cohort):
+    user.cohort = cohort
+    db.session.commit()
+    forget_principal(user.id)
+
+
+def delete_account(user):
+    # Tokens are the account's own whatever the flag: always filtered by owner.
+    hashes = db.session.execute(
+        scope(select(ApiToken.token_hash).where(ApiToken.user_id == user.id))
+    ).scalars().all()
+    db.session.delete(user)
+    db.session.commit()
+    forget_principal(user.id)
+    forget_tokens(hashes)

@@ -1,0 +1,89 @@
+"""One error shape: `{"error": {"code", "message"}}` for /api/, a plain page for the web.
+
+Raise `AppError(status, code, message, **details)` (or any werkzeug HTTPException) anywhere;
+the handlers here render it. Unexpected exceptions become a 500 in the same shape, logged.
+"""
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    401: "Sign in first: send a session cookie or an 'Authorization: Bearer <token>' header.",
+    404: "Not found.",
+    405: "This method is not allowed on this URL.",
+    413: "The request is too large.",
+    500: "Something went wrong on our side; it has been logged.",
+}
+
+
+class AppError(HTTPException):
+    """An HTTP error with a machine-readable code and optional details (e.g. `field`)."""
+
+    def __init__(self, status, code, message, **details):
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = code
+        self.details = details
+
+
+def is_api_request():
+    return request.path.startswith("/api/")
+
+
+def error_response(status, code, message, **details):
+    if is_api_request():
+        response = jsonify({"error": {"code": code, "message": message, **details}})
+        response.status_code = status
+        return response
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _message_for(exc):
+    if isinstance(exc, CSRFError):
+        return "The form expired or did not come from this site. Reload the page and try again."
+    if exc.code == 413:
+        return "The upload is larger than the allowed size."
+    described = exc.description or ""
+    default = type(exc).description
+    if described and described != default:
+        return described
+    return MESSAGES.get(exc.code, described or "Request failed.")
+
+
+def register_error_handlers(app):
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc):
+        if exc.code is None or exc.code < 400:  # redirects raised as exceptions
+            return exc
+        code = getattr(exc, "error_code", None) or CODES.get(exc.code, "error")
+        response = error_response(exc.code, code, _message_for(exc), **getattr(exc, "details", {}))
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response = app.make_response(response)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc):
+        if app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise exc
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, CODES[500], MESSAGES[500])

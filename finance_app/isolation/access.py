@@ -1,0 +1,70 @@
+"""Route classification and what each class of route gets.
+
+Every view is classified with `@access(kind)`:
+- public: anyone (health, static);
+- auth: sign-up, sign-in, tokens, identity (each view checks what it needs);
+- data: a signed-in user; subject to the emergency lock;
+- admin: a signed-in admin; anyone else gets 404 (no oracle that the page exists).
+An unclassified view is treated as data (fail closed) and fails the route-matrix test.
+
+Every response except static files carries `Cache-Control: private, no-store` and
+`Vary: Cookie, Authorization`: pages and JSON alike may carry user data.
+"""
+from flask import redirect, request, url_for
+
+from ..errors import AppError, is_api_request
+from .decision import data_lock_engaged
+from .principal import current_principal
+
+PUBLIC, AUTH, DATA, ADMIN = "public", "auth", "data", "admin"
+KINDS = (PUBLIC, AUTH, DATA, ADMIN)
+
+LOCK_MESSAGE = ("Data access is temporarily locked by the operators while they check "
+                "something. Your data is safe; please try again later.")
+
+
+def access(kind):
+    if kind not in KINDS:
+        raise ValueError(f"unknown access kind {kind!r}")
+
+    def mark(view):
+        view.access_kind = kind
+        return view
+
+    return mark
+
+
+def route_kind(app, endpoint):
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "access_kind", None)
+
+
+def init_access(app):
+    app.view_functions["static"].access_kind = PUBLIC
+    app.jinja_env.globals["current_principal"] = current_principal
+
+    @app.before_request
+    def enforce_access():
+        if request.endpoint is None:  # no route: the 404/405 handler answers
+            return None
+        kind = route_kind(app, request.endpoint) or DATA
+        if kind in (PUBLIC, AUTH):
+            return None
+        principal = current_principal()
+        if principal is None:
+            if is_api_request():
+                raise AppError(401, "unauthorized", "Sign in first: send a session cookie or "
+                               "an 'Authorization: Bearer <token>' header.")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if kind == ADMIN and not principal.is_admin:
+            raise AppError(404, "not_found", "Not found.")
+        if kind == DATA and data_lock_engaged():
+            raise AppError(503, "data_locked", LOCK_MESSAGE)
+        return None
+
+    @app.after_request
+    def private_headers(response):
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "private, no-store"
+            response.vary.update(("Cookie", "Authorization"))
+        return response

@@ -1,0 +1,73 @@
+"""Every cache key the app builds, and their invalidation, in one module.
+
+Data keys (anything built from owned rows) come only from `ns_key`: `user:<id>:<key>` when the
+request is isolated, plain `<key>` on the legacy shared ledger. A write invalidates the
+writer's namespace, the namespaces of the owners of the rows it touched, and the legacy
+namespace, by moving each namespace to a new generation: `cached()` ignores an entry built
+under an older generation, which works the same on Redis and on the file-system cache.
+
+Internal keys (principals, tokens, generations) start with `_` and are never data.
+"""
+import uuid
+
+from flask import current_app
+
+from ..extensions import cache
+from .decision import isolation_on
+from .principal import current_principal
+
+LEGACY_NAMESPACE = "legacy"
+
+# First segment of every data key, so ops can tell legacy data keys from everything else.
+DATA_KEY_KINDS = ("summary", "categories", "trends", "merchants", "explain", "suggest-model",
+                  "dashboard")
+
+
+def ns_key(key):
+    """The cache key for `key` under this request's isolation decision."""
+    if key.split(":", 1)[0] not in DATA_KEY_KINDS:
+        raise ValueError(f"unregistered data key kind in {key!r}; add it to DATA_KEY_KINDS")
+    if isolation_on():
+        return f"user:{current_principal().id}:{key}"
+    return key
+
+
+def namespace_of_request():
+    return f"user:{current_principal().id}" if isolation_on() else LEGACY_NAMESPACE
+
+
+def generation_key(namespace):
+    return f"_gen:{namespace}"
+
+
+def principal_key(user_id):
+    return f"_principal:{user_id}"
+
+
+def token_key(token_hash):
+    return f"_token:{token_hash}"
+
+
+def cached(key, build, timeout=None):
+    """Return the value cached under `ns_key(key)`, building (and storing) it when stale."""
+    full_key = ns_key(key)
+    generation_k = generation_key(namespace_of_request())
+    generation, entry = cache.get_many(generation_k, full_key)
+    if entry is not None and generation is not None and entry[0] == generation:
+        return entry[1]
+    if generation is None:
+        generation = uuid.uuid4().hex
+        cache.set(generation_k, generation, timeout=0)
+    value = build()
+    cache.set(full_key, (generation, value),
+              timeout=timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"])
+    return value
+
+
+def invalidate_after_write(owner_ids=()):
+    """Call after a write commits: the writer's, the owners' and the legacy namespace go stale."""
+    namespaces = {LEGACY_NAMESPACE}
+    principal = current_principal()
+    user_ids = set(owner_ids) | ({principal.id} if principal else set())
+    namespaces.update(f"user:{uid}" for uid in user_ids if uid is not None)
+    cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces}, timeout=0)

@@ -1,0 +1,30 @@
+"""The one isolation decision per request.
+
+`isolation_on()` evaluates USE_USER_ISOLATION once for the signed-in principal and memoises it
+on `g`: queries, cache keys and the response all follow that decision even if the flag flips
+mid-request. With no principal the answer is ON, so nothing anonymous can see shared rows.
+"""
+from flask import current_app, g
+
+from .principal import current_principal
+
+
+def flag_service():
+    return current_app.extensions["flags"]
+
+
+def isolation_on():
+    if "isolation_on" not in g:
+        principal = current_principal()
+        g.isolation_on = (
+            True if principal is None
+            else flag_service().isolation_for(principal.id, principal.cohort)
+        )
+    return g.isolation_on
+
+
+def data_lock_engaged():
+    """The emergency lock: by configuration, or by the EMERGENCY_DATA_LOCK flag."""
+    if "data_lock" not in g:
+        g.data_lock = bool(current_app.config.get("EMERGENCY_DATA_LOCK")) or flag_service().lock_on()
+    return g.data_lock

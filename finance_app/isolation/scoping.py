@@ -1,0 +1,144 @@
+"""`scope()`, ownership stamping and the guard.
+
+- `scope(stmt)` is the one way to read owned rows: with isolation on it restricts every owned
+  entity in the statement (joins and aliases included) to the signed-in user; with isolation
+  off it returns the statement as it was (the legacy shared ledger). Either way it marks the
+  statement as scoped.
+- The guard (`do_orm_execute`) refuses any ORM SELECT/UPDATE/DELETE touching an owned table
+  in a request where isolation is on, unless the statement went through `scope()` or runs
+  inside `unscoped(reason)`, the one named, logged escape hatch (admin aggregates, ops).
+- Creates are stamped with the signed-in user whatever the flag; a row can never be created
+  for, or moved to, another user from a request.
+"""
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
+
+from ..errors import AppError
+from ..extensions import db
+from ..models import GuardEvent, Owned, utcnow
+from .decision import isolation_on
+from .principal import current_principal
+
+log = logging.getLogger(__name__)
+
+SCOPED = "isolation_scoped"
+_unscoped_reason = ContextVar("unscoped_reason", default=None)
+
+
+class IsolationViolation(RuntimeError):
+    """Owned rows were read or written in a way that could cross users."""
+
+
+def owned_tables():
+    return {m.local_table.name for m in db.Model.registry.mappers if issubclass(m.class_, Owned)}
+
+
+@contextmanager
+def unscoped(reason, quiet=False):
+    """Run reads of owned rows without scope(): for admin aggregates and ops only."""
+    if not reason:
+        raise ValueError("unscoped() needs a reason")
+    (log.debug if quiet else log.info)("unscoped access: %s", reason)
+    token = _unscoped_reason.set(reason)
+    try:
+        yield
+    finally:
+        _unscoped_reason.reset(token)
+
+
+def scope(stmt):
+    """Restrict `stmt` to the signed-in user's rows when this request is isolated."""
+    if not has_request_context():
+        raise IsolationViolation("scope() needs a request; ops code uses unscoped(reason)")
+    if not isolation_on():
+        return stmt.execution_options(**{SCOPED: True})
+    principal = current_principal()
+    if principal is None:
+        raise AppError(401, "unauthorized", "Sign in to see your data.")
+    user_id = principal.id
+    return stmt.options(
+        with_loader_criteria(Owned, lambda cls: cls.user_id == user_id, include_aliases=True)
+    ).execution_options(**{SCOPED: True})
+
+
+def _tables_in(state):
+    tables = find_tables(state.statement, include_aliases=True, include_joins=True,
+                         include_selects=True, include_crud=True)
+    names = set()
+    for table in tables:
+        element = getattr(table, "element", table)  # an alias names its table
+        name = getattr(element, "name", None)
+        if name:
+            names.add(name)
+    return names
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _guard(state):
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    # A refresh of an object already in the session re-reads a row the request already had.
+    if state.is_column_load or state.execution_options.get(SCOPED):
+        return
+    if _unscoped_reason.get() is not None or not has_request_context():
+        return
+    touched = _tables_in(state) & owned_tables()
+    if not touched or not isolation_on():
+        return
+    _refuse(", ".join(sorted(touched)))
+
+
+def _refuse(tables):
+    principal = current_principal()
+    message = f"unscoped query on owned table(s) {tables} at {request.endpoint}"
+    _count_refusal(principal.id if principal else None, tables)
+    log.error("isolation guard: %s", message)
+    if current_app.config["ISOLATION_GUARD_MODE"] == "raise":
+        raise IsolationViolation(message)
+    raise AppError(500, "isolation_refused",
+                   "This request was refused to protect your data; the team has been alerted.")
+
+
+def _count_refusal(user_id, tables):
+    # Its own connection and transaction: the request's own session may be rolled back.
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(GuardEvent.__table__.insert().values(
+                user_id=user_id, endpoint=(request.endpoint or "")[:200], models=tables[:200],
+                created_at=utcnow(),
+            ))
+    except Exception:  # counting must never hide the refusal itself
+        log.exception("could not record a guard refusal")
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_owner(session, flush_context, instances):
+    if not has_request_context() or _unscoped_reason.get() is not None:
+        return
+    principal = None
+    for obj in session.new:
+        if isinstance(obj, Owned):
+            principal = principal or current_principal()
+            if principal is None:
+                raise IsolationViolation("an owned row cannot be created without a signed-in user")
+            if obj.user_id is None:
+                obj.user_id = principal.id
+            elif obj.user_id != principal.id:
+                raise IsolationViolation("an owned row can only be created for the signed-in user")
+    for obj in session.dirty:
+        if isinstance(obj, Owned) and inspect(obj).attrs.user_id.history.has_changes():
+            raise IsolationViolation("a row's owner cannot be changed from a request")
+
+
+def guard_refusals_since(moment):
+    from sqlalchemy import func, select
+
+    return db.session.execute(
+        select(func.count()).select_from(GuardEvent).where(GuardEvent.created_at >= moment)
+    ).scalar()

@@ -1,0 +1,146 @@
+"""The data model (SQLAlchemy 2 typed style).
+
+An *owned* model is any model with a `user_id`; they all inherit `Owned`, which is how the
+isolation guard recognises them. Money is `Numeric(12, 2)` and travels as `Decimal`.
+"""
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from .extensions import db
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+class Owned:
+    """Mixin for rows that belong to one user. Reads of these go through `scope()`."""
+
+    @declared_attr
+    def user_id(cls) -> Mapped[int]:
+        return mapped_column(
+            Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+        )
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    cohort: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="general", server_default="general"
+    )
+    is_admin: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="0"
+    )
+    # Bumped on a password change: sessions signed in before it stop working.
+    auth_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, server_default="1"
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email} cohort={self.cohort}>"
+
+
+class ImportBatch(Owned, db.Model):
+    __tablename__ = "import_batches"
+    __table_args__ = (Index("ix_import_batches_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    row_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class Transaction(Owned, db.Model):
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_user_id_date", "user_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(
+        String(3), nullable=False, default="EUR", server_default="EUR"
+    )
+    description: Mapped[str] = mapped_column(String(500), nullable=False)
+    merchant: Mapped[Optional[str]] = mapped_column(String(200))
+    category: Mapped[Optional[str]] = mapped_column(String(100))
+    import_batch_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
+    )
+    # Duplicate detection on import: a hash of date, amount and description.
+    fingerprint: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class ApiToken(Owned, db.Model):
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, default="api")
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class FlagDefinition(db.Model):
+    """Flag definitions of the embedded backend, one row a flag, in Unleash client-API JSON.
+
+    Every process reloads them every few seconds, so a dashboard change on one host reaches
+    all hosts that share the database.
+    """
+
+    __tablename__ = "flag_definitions"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class GuardEvent(db.Model):
+    """An unscoped read of owned data that the guard refused (counted for preflight)."""
+
+    __tablename__ = "guard_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
+    user_id: Mapped[Optional[int]] = mapped_column(Integer)
+    endpoint: Mapped[Optional[str]] = mapped_column(String(200))
+    models: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+OWNED_MODELS = (ImportBatch, Transaction, ApiToken)
