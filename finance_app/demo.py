@@ -23,12 +23,13 @@ class DemoUser:
     is_admin: bool
     employer: str
     salary: int
+    landlord: str
     rent: int
     merchants: dict  # category -> [(merchant, typical amount)]
 
 
 DEMO_USERS = (
-    DemoUser("alice@example.com", "staff", False, "Acme Robotics", 4850, 1650, {
+    DemoUser("alice@example.com", "staff", False, "Acme Robotics", 4850, "Dolores Park Lofts", 1650, {
         "Groceries": [("Whole Foods Market", 86), ("Rainbow Grocery", 42)],
         "Coffee": [("Blue Bottle Coffee", 6)],
         "Transport": [("Lyft", 19)],
@@ -38,7 +39,7 @@ DEMO_USERS = (
         "Restaurants": [("Zuni Cafe", 64), ("Tartine Bakery", 23)],
         "Utilities": [("PG&E", 96)],
     }),
-    DemoUser("bob@example.com", "beta", False, "Globex Logistics", 3920, 1380, {
+    DemoUser("bob@example.com", "beta", False, "Globex Logistics", 3920, "Sunset Ridge Rentals", 1380, {
         "Groceries": [("Trader Joe's", 71), ("Costco Wholesale", 148)],
         "Coffee": [("Starbucks", 5.5)],
         "Transport": [("Uber", 23)],
@@ -48,7 +49,7 @@ DEMO_USERS = (
         "Restaurants": [("Chipotle", 14), ("In-N-Out Burger", 12)],
         "Utilities": [("Comcast Xfinity", 89)],
     }),
-    DemoUser("carol@example.com", "general", False, "Initech Health", 4310, 1520, {
+    DemoUser("carol@example.com", "general", False, "Initech Health", 4310, "Elmwood Housing Co-op", 1520, {
         "Groceries": [("Safeway", 78), ("Berkeley Bowl", 39)],
         "Coffee": [("Peet's Coffee", 5)],
         "Transport": [("BART Clipper", 12)],
@@ -58,7 +59,7 @@ DEMO_USERS = (
         "Restaurants": [("Cheese Board Pizza", 28), ("Chez Panisse", 118)],
         "Utilities": [("East Bay MUD", 54)],
     }),
-    DemoUser("admin@example.com", "staff", True, "finance_app Inc", 5200, 1800, {
+    DemoUser("admin@example.com", "staff", True, "finance_app Inc", 5200, "Noe Valley Properties", 1800, {
         "Groceries": [("Gus's Community Market", 67)],
         "Coffee": [("Sightglass Coffee", 5.75)],
         "Transport": [("Caltrain", 9.25)],
@@ -92,7 +93,7 @@ def generate_transactions(demo, end=None, months=12):
             return month_start + timedelta(days=min(day, days) - 1)
 
         rows.append(_row(on(1), demo.salary, f"SALARY {demo.employer.upper()}", demo.employer, "Salary"))
-        rows.append(_row(on(1), -demo.rent, "RENT PAYMENT", "Landlord", "Rent"))
+        rows.append(_row(on(1), -demo.rent, f"RENT {demo.landlord.upper()}", demo.landlord, "Rent"))
         for merchant, amount in demo.merchants["Subscriptions"]:
             rows.append(_row(on(rng.randint(2, 6)), -amount, f"{merchant.upper()} SUBSCRIPTION",
                              merchant, "Subscriptions"))

@@ -83,7 +83,10 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):
-        if app.config.get("PROPAGATE_EXCEPTIONS"):
+        propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate is None:  # Flask's own rule: tests and the debugger see the exception
+            propagate = app.testing or app.debug
+        if propagate:
             raise exc
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, CODES[500], MESSAGES[500])

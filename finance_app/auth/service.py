@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..isolation import forget_principal, scope, unscoped
+from ..isolation import forget_principal, unscoped
 from ..isolation.principal import forget_tokens, hash_token
 from ..models import ApiToken, User, normalise_email
 
@@ -25,7 +25,7 @@ class AccountError(ValueError):
 
 def clean_email(email):
     try:
-        return normalise_email(validate_email(email or "", check_deliverability=False).normalized)
+        return normalise_email(validate_email((email or "").strip(), check_deliverability=False).normalized)
     except EmailNotValidError as exc:
         raise AccountError("email", f"That email address is not valid: {exc}") from None
 
@@ -93,10 +93,12 @@ def change_cohort(user, cohort):
 
 
 def delete_account(user):
-    # Tokens are the account's own whatever the flag: always filtered by owner.
-    hashes = db.session.execute(
-        scope(select(ApiToken.token_hash).where(ApiToken.user_id == user.id))
-    ).scalars().all()
+    # The account's own tokens whatever the flag (explicit owner filter), so that their
+    # cached user ids can be dropped; also called from ops commands, outside any request.
+    with unscoped("tokens of an account being deleted", quiet=True):
+        hashes = db.session.execute(
+            select(ApiToken.token_hash).where(ApiToken.user_id == user.id)
+        ).scalars().all()
     db.session.delete(user)
     db.session.commit()
     forget_principal(user.id)

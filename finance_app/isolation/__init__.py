@@ -6,11 +6,12 @@ from .access import ADMIN, AUTH, DATA, PUBLIC, access, init_access
 from .cache_keys import cached, invalidate_after_write, ns_key
 from .decision import data_lock_engaged, flag_service, isolation_on
 from .principal import Principal, current_principal, forget_principal, sign_in, sign_out
-from .scoping import IsolationViolation, scope, unscoped
+from .scoping import IsolationViolation, owned_or_404, scope, unscoped
 
 __all__ = [
     "ADMIN", "AUTH", "DATA", "PUBLIC", "Principal", "IsolationViolation", "access", "cached",
     "current_principal", "data_lock_engaged", "flag_service", "forget_principal",
-    "init_access", "invalidate_after_write", "isolation_on", "ns_key", "scope", "sign_in",
+    "init_access", "invalidate_after_write", "isolation_on", "ns_key", "owned_or_404", "scope",
+    "sign_in",
     "sign_out", "unscoped",
 ]

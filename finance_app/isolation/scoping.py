@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -65,6 +65,15 @@ def scope(stmt):
     return stmt.options(
         with_loader_criteria(Owned, lambda cls: cls.user_id == user_id, include_aliases=True)
     ).execution_options(**{SCOPED: True})
+
+
+def owned_or_404(model, row_id):
+    """The row with this id if this request may see it; otherwise 404, never 403, so that
+    another user's ids cannot be probed for existence."""
+    row = db.session.execute(scope(select(model).where(model.id == row_id))).scalar()
+    if row is None:
+        raise AppError(404, "not_found", f"No {model.__name__.lower()} with id {row_id}.")
+    return row
 
 
 def _tables_in(state):
@@ -137,7 +146,7 @@ def _stamp_owner(session, flush_context, instances):
 
 
 def guard_refusals_since(moment):
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     return db.session.execute(
         select(func.count()).select_from(GuardEvent).where(GuardEvent.created_at >= moment)

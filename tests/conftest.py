@@ -1,0 +1,135 @@
+"""Fixtures (flaskr style): `app`, `client`, `runner`, users and signed-in clients.
+
+Each test gets its own SQLite database, copied from one migrated at the start of the run,
+its own cache folder and its own flag definitions.
+"""
+import re
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from flask_migrate import upgrade
+
+from finance_app import create_app
+from finance_app.auth.service import create_user
+from finance_app.extensions import db
+from finance_app.isolation import unscoped
+from finance_app.models import Transaction
+from tests.support.unleash_server import unleash_server  # noqa: F401
+
+PASSWORD = "correct horse battery"
+
+
+def make_app(tmp_path, database_url=None, **overrides):
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{tmp_path / 'app.db'}",
+        INSTANCE_DIR=str(tmp_path),
+        CACHE_DIR=str(tmp_path / "cache"),
+        # Background reloads are slow here: tests change flags through the API, which
+        # applies the change in-process at once.
+        FLAG_REFRESH_SECONDS=60,
+    )
+    settings.update(overrides)
+    return create_app("testing", **settings)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("template")
+    app = make_app(folder)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    app.extensions["flags"].close()
+    return folder / "app.db"
+
+
+@pytest.fixture
+def app(tmp_path, migrated_sqlite):
+    shutil.copy(migrated_sqlite, tmp_path / "app.db")
+    app = make_app(tmp_path)
+    yield app
+    app.extensions["flags"].close()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path="/login"):
+    page = client.get(path)
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page.text)
+    assert field, f"no CSRF token on {path}"
+    return re.search(r'value="([^"]+)"', field.group(0)).group(1)
+
+
+def login(client, email, password=PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token(client)})
+    assert response.status_code == 302, response.text
+    return client
+
+
+def add_user(app, email, cohort="general", is_admin=False, password=PASSWORD):
+    with app.app_context():
+        return create_user(email, password, cohort=cohort, is_admin=is_admin).id
+
+
+def add_transactions(app, user_id, rows):
+    """rows: (date, amount, description[, merchant, category]) tuples; returns their ids."""
+    with app.app_context(), unscoped("test fixture"):
+        objs = []
+        for row in rows:
+            day, amount, description, *rest = row
+            merchant = rest[0] if rest else None
+            category = rest[1] if len(rest) > 1 else None
+            objs.append(Transaction(user_id=user_id, date=day, amount=Decimal(amount),
+                                    description=description, merchant=merchant,
+                                    category=category))
+        db.session.add_all(objs)
+        db.session.commit()
+        return [o.id for o in objs]
+
+
+def set_isolation(app, cohorts=(), percent=0):
+    with app.app_context():
+        app.extensions["flags"].set_isolation(cohorts, percent)
+
+
+class People:
+    """Alice (staff), Bob (beta), Carol (general) and an admin (staff), each with rows
+    whose descriptions name their owner, so a leak is easy to assert on."""
+
+    def __init__(self, app):
+        self.app = app
+        self.ids = {
+            "alice": add_user(app, "alice@example.com", "staff"),
+            "bob": add_user(app, "bob@example.com", "beta"),
+            "carol": add_user(app, "carol@example.com", "general"),
+            "admin": add_user(app, "admin@example.com", "staff", is_admin=True),
+        }
+        self.rows = {
+            name: add_transactions(app, uid, [
+                (date(2024, 11, 3), "-12.50", f"{name} coffee", f"{name.title()} Cafe", "Coffee"),
+                (date(2024, 11, 20), "2500.00", f"{name} salary", f"{name.title()} Corp", "Salary"),
+            ])
+            for name, uid in self.ids.items()
+        }
+
+    def client(self, name):
+        return login(self.app.test_client(), f"{name}@example.com")
+
+
+@pytest.fixture
+def people(app):
+    return People(app)

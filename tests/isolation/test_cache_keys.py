@@ -1,0 +1,88 @@
+"""Cache keys switch namespace with the decision; writes invalidate the right namespaces."""
+import pytest
+
+from finance_app.extensions import db
+from finance_app.isolation import cached, invalidate_after_write, ns_key, sign_in
+from finance_app.models import User
+from tests.conftest import set_isolation
+
+
+class Request:
+    """A request signed in as one user, with a fresh decision."""
+
+    def __init__(self, app, user_id):
+        self.app, self.user_id = app, user_id
+
+    def __enter__(self):
+        self.ctx = self.app.test_request_context("/api/x")
+        self.ctx.push()
+        sign_in(db.session.get(User, self.user_id))
+        return self
+
+    def __exit__(self, *exc):
+        self.ctx.pop()
+
+
+def test_key_namespace_follows_the_decision(app, people):
+    set_isolation(app, ["staff"])
+    with Request(app, people.ids["alice"]):
+        assert ns_key("summary:2024-11") == f"user:{people.ids['alice']}:summary:2024-11"
+    with Request(app, people.ids["carol"]):
+        assert ns_key("summary:2024-11") == "summary:2024-11"
+    set_isolation(app, ["staff", "general"])
+    with Request(app, people.ids["carol"]):
+        assert ns_key("summary:2024-11") == f"user:{people.ids['carol']}:summary:2024-11"
+
+
+def test_unregistered_key_kinds_are_refused(app, people):
+    with Request(app, people.ids["alice"]), pytest.raises(ValueError, match="DATA_KEY_KINDS"):
+        ns_key("whatever:1")
+
+
+def test_cached_values_are_per_namespace(app, people):
+    set_isolation(app, ["staff"])
+    builds = []
+
+    def build(label):
+        def _build():
+            builds.append(label)
+            return label
+        return _build
+
+    with Request(app, people.ids["alice"]):
+        assert cached("summary:2024-11", build("alice")) == "alice"
+        assert cached("summary:2024-11", build("alice-again")) == "alice"  # hit
+    with Request(app, people.ids["carol"]):
+        assert cached("summary:2024-11", build("legacy")) == "legacy"      # own namespace
+    with Request(app, people.ids["bob"]):
+        assert cached("summary:2024-11", build("legacy-bob")) == "legacy"  # shared ledger
+    assert builds == ["alice", "legacy"]
+
+
+def test_a_write_invalidates_writer_and_legacy_but_not_others(app, people):
+    set_isolation(app, ["staff"])
+    keys = "summary:2024-11"
+    with Request(app, people.ids["alice"]):
+        cached(keys, lambda: "alice v1")
+    with Request(app, people.ids["admin"]):
+        cached(keys, lambda: "admin v1")
+    with Request(app, people.ids["carol"]):
+        cached(keys, lambda: "legacy v1")
+
+    with Request(app, people.ids["alice"]):
+        invalidate_after_write()
+        assert cached(keys, lambda: "alice v2") == "alice v2"
+    with Request(app, people.ids["carol"]):
+        assert cached(keys, lambda: "legacy v2") == "legacy v2"
+    with Request(app, people.ids["admin"]):
+        assert cached(keys, lambda: "admin v2") == "admin v1"
+
+
+def test_a_legacy_write_to_someone_elses_row_invalidates_that_owner(app, people):
+    set_isolation(app, ["staff"])
+    with Request(app, people.ids["alice"]):
+        cached("summary:2024-11", lambda: "alice v1")
+    with Request(app, people.ids["carol"]):  # shared ledger: may edit alice's row
+        invalidate_after_write(owner_ids=[people.ids["alice"]])
+    with Request(app, people.ids["alice"]):
+        assert cached("summary:2024-11", lambda: "alice v2") == "alice v2"

@@ -1,0 +1,62 @@
+"""Private response headers and the emergency lock."""
+import pytest
+
+from finance_app.isolation.access import LOCK_MESSAGE
+from tests.conftest import make_app, set_isolation
+
+
+def assert_private(response):
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert {"Cookie", "Authorization"} <= set(response.vary)
+
+
+def test_data_responses_are_private(app, people):
+    alice = people.client("alice")
+    for path in ("/", "/api/me"):
+        assert_private(alice.get(path))
+    token = alice.post("/api/auth/tokens", json={"email": "alice@example.com",
+                                                  "password": "correct horse battery"}).json["token"]
+    assert_private(app.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"}))
+
+
+def test_static_files_stay_cacheable(client):
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def _locked_app(tmp_path, by):
+    if by == "config":
+        return make_app(tmp_path, EMERGENCY_DATA_LOCK=True)
+    app = make_app(tmp_path)
+    with app.app_context():
+        app.extensions["flags"].set_lock(True)
+    return app
+
+
+@pytest.mark.parametrize("by", ["config", "flag"])
+def test_emergency_lock_closes_data_but_not_auth_or_health(app, people, tmp_path, by):
+    locked = _locked_app(tmp_path, by)
+    try:
+        set_isolation(locked, ["staff"])
+        client = locked.test_client()
+        client.set_cookie("session", people.client("carol").get_cookie("session").value)
+        page = client.get("/")
+        assert page.status_code == 503 and LOCK_MESSAGE in page.text
+        assert client.get("/api/me").status_code == 200
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/login").status_code == 200
+    finally:
+        locked.extensions["flags"].close()
+
+
+def test_lock_flag_can_be_lifted(app, people):
+    flags = app.extensions["flags"]
+    with app.app_context():
+        flags.set_lock(True)
+    carol = people.client("carol")
+    assert carol.get("/").status_code == 503
+    with app.app_context():
+        flags.set_lock(False)
+        assert flags.lock_state() is False
+    assert carol.get("/").status_code == 200
