@@ -1,6 +1,7 @@
 """Ops commands (`flask ...`): users, demo data, and the isolation rollout."""
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from .extensions import db
 from .isolation import unscoped
@@ -11,7 +12,7 @@ def register_cli(app):
     app.cli.add_command(demo_cli)
 
 
-@click.group("users", help="Manage user accounts.")
+@click.group("users", cls=AppGroup, help="Manage user accounts.")
 def users_cli():
     pass
 
@@ -33,7 +34,7 @@ def create_user_command(email, password, admin, cohort):
                f"{', admin' if user.is_admin else ''}).")
 
 
-@click.group("demo", help="Demo data.")
+@click.group("demo", cls=AppGroup, help="Demo data.")
 def demo_cli():
     pass
 

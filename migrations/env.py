@@ -33,16 +33,53 @@ def run_migrations_offline():
 
 
 def run_migrations_online():
-    conf_args = current_app.extensions["migrate"].configure_args
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("render_as_batch", True)
     conf_args.setdefault("transaction_per_migration", True)
     conf_args.setdefault("compare_type", True)
 
     connectable = target_db.engine
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        if connection.dialect.name != "sqlite":
+            _run(connection, conf_args)
+            return
+        # Batch mode rebuilds a table on SQLite (create a copy, copy rows, DROP, rename). With
+        # foreign keys on (the app turns them on for every connection) that DROP deletes the
+        # table's rows first, and ON DELETE CASCADE takes the referencing rows with them:
+        # rebuilding import_batches would delete every imported transaction. So foreign keys
+        # are off while migrating (the pragma is a no-op inside a transaction, hence the
+        # commits), each migration is checked with `PRAGMA foreign_key_check` before it
+        # commits, and they are back on before the connection returns to the pool.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        conf_args["on_version_apply"] = (
+            *conf_args.get("on_version_apply", ()), _sqlite_foreign_key_check,
+        )
+        try:
+            _run(connection, conf_args)
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _run(connection, conf_args):
+    context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _sqlite_foreign_key_check(ctx, step, heads, run_args):
+    violations = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if violations:
+        shown = ", ".join(f"{table} rowid {rowid} -> {parent}"
+                          for table, rowid, parent, _ in violations[:10])
+        raise RuntimeError(f"Migration {step.up_revision_id or step.down_revision_ids} left "
+                           f"{len(violations)} foreign key violations: {shown}")
 
 
 if context.is_offline_mode():
