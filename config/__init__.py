@@ -63,6 +63,7 @@ class BaseConfig:
     # "raise" (IsolationViolation, loud) or "refuse" (answer an error and count it).
     ISOLATION_GUARD_MODE = "raise"
 
+    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
     SESSION_COOKIE_HTTPONLY = True

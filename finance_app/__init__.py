@@ -44,8 +44,11 @@ def create_app(config=None, **overrides):
     from .auth.routes import bp as auth_bp
     from .dashboard.routes import bp as dashboard_bp
     from .health.routes import bp as health_bp
+    from .transactions.routes import api_bp as transactions_api_bp
+    from .transactions.routes import bp as transactions_bp
 
-    for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp):
+    for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
+                      transactions_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -28,6 +28,14 @@ def parse_body(model):
         raise validation_error(exc) from None
 
 
+def parse_query(model):
+    """Query parameters validated by `model`: a bad one is a 422 naming it."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
 def validation_error(exc):
     errors = [
         {"field": ".".join(str(p) for p in err["loc"]) or None, "message": err["msg"]}

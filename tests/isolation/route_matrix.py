@@ -5,7 +5,8 @@ classified differently from its `@access(...)`, or (for data routes) leaks acros
 
 A data route is exercised as a user of the People fixture: "list" routes must show the
 user's own marker rows and, with isolation on, none of another user's; "row" routes are
-called with the user's own row id and with another user's (404 when isolated).
+called with the user's own row id and with another user's (404 when isolated, and the other
+user's row unchanged); "create" routes must stamp the caller as owner whatever the flag.
 """
 from dataclasses import dataclass, field
 
@@ -22,6 +23,15 @@ ROUTE_KINDS = {
     "auth_api.api_create_token": AUTH,
     "auth_api.api_me": AUTH,
     "dashboard.index": DATA,
+    "transactions.index": DATA,
+    "transactions.set_category": DATA,
+    "transactions.delete": DATA,
+    "transactions.export": DATA,
+    "transactions_api.api_list": DATA,
+    "transactions_api.api_create": DATA,
+    "transactions_api.api_get": DATA,
+    "transactions_api.api_update": DATA,
+    "transactions_api.api_delete": DATA,
 }
 
 
@@ -29,9 +39,10 @@ ROUTE_KINDS = {
 class DataRoute:
     endpoint: str
     path: str                     # "{row}" is replaced by a transaction id
-    shape: str = "list"           # "list" or "row"
+    shape: str = "list"           # "list", "row" or "create"
     method: str = "GET"
-    body: dict = field(default=None)
+    body: dict = field(default=None)   # JSON body
+    form: dict = field(default=None)   # web form fields (a CSRF token is added)
 
     @property
     def is_api(self):
@@ -40,4 +51,17 @@ class DataRoute:
 
 DATA_ROUTES = [
     DataRoute("dashboard.index", "/"),
+    DataRoute("transactions.index", "/transactions"),
+    DataRoute("transactions.export", "/transactions/export.csv"),
+    DataRoute("transactions.delete", "/transactions/{row}/delete", shape="row"),
+    DataRoute("transactions.set_category", "/transactions/{row}/category", shape="row",
+              method="POST", form={"category": "Matrix"}),
+    DataRoute("transactions_api.api_list", "/api/transactions"),
+    DataRoute("transactions_api.api_create", "/api/transactions", shape="create", method="POST",
+              body={"date": "2024-11-30", "amount": "-1.00", "description": "matrix create"}),
+    DataRoute("transactions_api.api_get", "/api/transactions/{row}", shape="row"),
+    DataRoute("transactions_api.api_update", "/api/transactions/{row}", shape="row",
+              method="PATCH", body={"category": "Matrix"}),
+    DataRoute("transactions_api.api_delete", "/api/transactions/{row}", shape="row",
+              method="DELETE"),
 ]

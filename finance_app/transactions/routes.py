@@ -1,0 +1,120 @@
+"""Transactions: JSON under /api/transactions, and the web page at /transactions."""
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from pydantic import ValidationError
+
+from ..api import parse_body, parse_query, validation_error
+from ..errors import AppError
+from ..isolation import DATA, access, isolation_on
+from . import service
+from .service import Filters, TransactionIn, TransactionPatch
+
+bp = Blueprint("transactions", __name__)
+api_bp = Blueprint("transactions_api", __name__, url_prefix="/api/transactions")
+
+
+@api_bp.get("")
+@access(DATA)
+def api_list():
+    filters = parse_query(Filters)
+    items, total = service.list_transactions(filters)
+    return jsonify(items=[service.to_json(t) for t in items], total=total,
+                   limit=filters.limit, offset=filters.offset)
+
+
+@api_bp.post("")
+@access(DATA)
+def api_create():
+    tx = service.create_transaction(parse_body(TransactionIn),
+                                    current_app.config["DEFAULT_CURRENCY"])
+    return jsonify(service.to_json(tx)), 201
+
+
+@api_bp.get("/<int:tx_id>")
+@access(DATA)
+def api_get(tx_id):
+    return jsonify(service.to_json(service.get_transaction(tx_id)))
+
+
+@api_bp.patch("/<int:tx_id>")
+@access(DATA)
+def api_update(tx_id):
+    return jsonify(service.to_json(service.update_transaction(tx_id, parse_body(TransactionPatch))))
+
+
+@api_bp.delete("/<int:tx_id>")
+@access(DATA)
+def api_delete(tx_id):
+    service.delete_transaction(tx_id)
+    return "", 204
+
+
+# --- web ------------------------------------------------------------------------------------
+
+def _web_filters():
+    try:
+        return Filters.model_validate(request.args.to_dict()), None
+    except ValidationError as exc:
+        return Filters(), validation_error(exc).description
+
+
+def _back_to_list():
+    target = request.form.get("next", "")
+    return target if target.startswith("/transactions") else url_for("transactions.index")
+
+
+@bp.get("/transactions")
+@access(DATA)
+def index():
+    filters, error = _web_filters()
+    items, total = ([], 0) if error else service.list_transactions(filters)
+    return render_template(
+        "transactions/index.html", filters=filters, error=error, items=items, total=total,
+        categories=service.visible_categories(), isolated=isolation_on(),
+    ), 400 if error else 200
+
+
+@bp.post("/transactions/<int:tx_id>/category")
+@access(DATA)
+def set_category(tx_id):
+    category = (request.form.get("category") or "").strip()
+    if len(category) > 100:
+        flash("Categories are at most 100 characters.", "error")
+        return redirect(_back_to_list())
+    service.update_transaction(tx_id, TransactionPatch(category=category or None))
+    flash("Category saved.", "success")
+    return redirect(_back_to_list())
+
+
+@bp.route("/transactions/<int:tx_id>/delete", methods=["GET", "POST"])
+@access(DATA)
+def delete(tx_id):
+    tx = service.get_transaction(tx_id)
+    if request.method == "GET":
+        return render_template("transactions/confirm_delete.html", tx=tx,
+                               next=request.args.get("next", ""))
+    service.delete_transaction(tx_id)
+    flash(f"Deleted “{tx.description}”.", "success")
+    return redirect(_back_to_list())
+
+
+@bp.get("/transactions/export.csv")
+@access(DATA)
+def export():
+    filters, error = _web_filters()
+    if error:
+        raise AppError(422, "validation_error", error)
+    return Response(
+        stream_with_context(service.export_csv(filters)), mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="transactions.csv"'},
+    )

@@ -1,0 +1,212 @@
+"""Transactions: the one filtered query, and every read and write of a user's rows.
+
+Every read goes through `scope()`; every write finds its row with `owned_or_404()` and then
+invalidates the cache namespaces that could hold the old value.
+"""
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Literal, Optional
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import func, or_, select
+
+from ..api import Body
+from ..extensions import db
+from ..isolation import invalidate_after_write, owned_or_404, scope
+from ..models import Transaction
+from .money import parse_money
+
+MAX_PAGE = 500
+SORTS = {
+    "date": (Transaction.date.asc(), Transaction.id.asc()),
+    "-date": (Transaction.date.desc(), Transaction.id.desc()),
+    "amount": (Transaction.amount.asc(), Transaction.id.asc()),
+    "-amount": (Transaction.amount.desc(), Transaction.id.desc()),
+    "description": (Transaction.description.asc(), Transaction.id.asc()),
+    "merchant": (Transaction.merchant.asc(), Transaction.id.asc()),
+}
+
+
+class Filters(Body):
+    """Query parameters shared by the JSON list, the web page and the CSV export."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    q: Optional[str] = Field(default=None, max_length=200)
+    category: Optional[str] = Field(default=None, max_length=100)
+    month: Optional[str] = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    start: Optional[date] = None
+    end: Optional[date] = None
+    min: Optional[Decimal] = None
+    max: Optional[Decimal] = None
+    sort: Literal[tuple(SORTS)] = "-date"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+
+    @field_validator("q", "category", "month", "start", "end", "min", "max", mode="before")
+    @classmethod
+    def blank_is_absent(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def amount_bound(cls, value):
+        return None if value is None else parse_money(value)
+
+    @model_validator(mode="after")
+    def ordered_bounds(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("start must be on or before end")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not be larger than max")
+        return self
+
+    def query_args(self, **changes):
+        """These filters as URL query arguments (for pagination and export links)."""
+        values = self.model_dump(exclude_none=True) | changes
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+def _filtered(stmt, f):
+    if f.q:
+        needle = f.q.lower()
+        stmt = stmt.where(or_(
+            func.lower(Transaction.description).contains(needle, autoescape=True),
+            func.lower(func.coalesce(Transaction.merchant, "")).contains(needle, autoescape=True),
+        ))
+    if f.category:
+        stmt = stmt.where(Transaction.category == f.category)
+    if f.month:
+        year, month = map(int, f.month.split("-"))
+        first = date(year, month, 1)
+        after = date(year + month // 12, month % 12 + 1, 1)
+        stmt = stmt.where(Transaction.date >= first, Transaction.date < after)
+    if f.start:
+        stmt = stmt.where(Transaction.date >= f.start)
+    if f.end:
+        stmt = stmt.where(Transaction.date <= f.end)
+    if f.min is not None:
+        stmt = stmt.where(Transaction.amount >= f.min)
+    if f.max is not None:
+        stmt = stmt.where(Transaction.amount <= f.max)
+    return stmt
+
+
+def list_transactions(f):
+    """One page of the caller's visible transactions and the total matching the filters."""
+    total = db.session.execute(scope(_filtered(select(func.count(Transaction.id)), f))).scalar()
+    items = db.session.execute(scope(
+        _filtered(select(Transaction), f).order_by(*SORTS[f.sort]).limit(f.limit).offset(f.offset)
+    )).scalars().all()
+    return items, total
+
+
+def iter_transactions(f, batch=1000):
+    """Every transaction matching the filters (ignoring the page), streamed in batches."""
+    stmt = scope(_filtered(select(Transaction), f).order_by(*SORTS[f.sort]))
+    yield from db.session.execute(stmt.execution_options(yield_per=batch)).scalars()
+
+
+def visible_categories():
+    stmt = scope(select(Transaction.category).where(Transaction.category.is_not(None)).distinct())
+    return sorted(db.session.execute(stmt).scalars().all())
+
+
+def get_transaction(tx_id):
+    return owned_or_404(Transaction, tx_id)
+
+
+class TransactionIn(Body):
+    date: date
+    amount: Decimal
+    description: str = Field(min_length=1, max_length=500)
+    merchant: Optional[str] = Field(default=None, max_length=200)
+    category: Optional[str] = Field(default=None, max_length=100)
+    currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def money(cls, value):
+        return parse_money(value)
+
+    @field_validator("merchant", "category", mode="before")
+    @classmethod
+    def blank_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class TransactionPatch(TransactionIn):
+    date: Optional[date] = None
+    amount: Optional[Decimal] = None
+    description: Optional[str] = Field(default=None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def something_to_change(self):
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        for required in ("date", "amount", "description"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be empty")
+        return self
+
+
+def create_transaction(data, default_currency):
+    tx = Transaction(date=data.date, amount=data.amount, description=data.description,
+                     merchant=data.merchant, category=data.category,
+                     currency=(data.currency or default_currency).upper())
+    db.session.add(tx)  # the owner is stamped on flush
+    db.session.commit()
+    invalidate_after_write([tx.user_id])
+    return tx
+
+
+def update_transaction(tx_id, patch):
+    tx = owned_or_404(Transaction, tx_id)
+    for name in patch.model_fields_set:
+        value = getattr(patch, name)
+        setattr(tx, name, value.upper() if name == "currency" and value else value)
+    db.session.commit()
+    invalidate_after_write([tx.user_id])
+    return tx
+
+
+def delete_transaction(tx_id):
+    tx = owned_or_404(Transaction, tx_id)
+    owner = tx.user_id
+    db.session.delete(tx)
+    db.session.commit()
+    invalidate_after_write([owner])
+
+
+def to_json(tx):
+    return {"id": tx.id, "date": tx.date.isoformat(), "amount": str(tx.amount),
+            "currency": tx.currency, "description": tx.description, "merchant": tx.merchant,
+            "category": tx.category, "import_batch_id": tx.import_batch_id}
+
+
+EXPORT_COLUMNS = ("date", "amount", "currency", "description", "merchant", "category")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell):
+    """Spreadsheets run a cell that starts with = + - @ as a formula: make it plain text."""
+    return "'" + cell if cell and cell.startswith(FORMULA_STARTS) else cell
+
+
+def export_csv(f):
+    """The filtered transactions as CSV text chunks (streamed, header first)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for i, tx in enumerate(iter_transactions(f), 1):
+        # Amounts are numbers we format ourselves; only free text can carry a formula.
+        writer.writerow([tx.date.isoformat(), str(tx.amount), tx.currency,
+                         neutralise(tx.description), neutralise(tx.merchant or ""),
+                         neutralise(tx.category or "")])
+        if i % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,79 @@
+"""The /transactions page: filters, pagination, inline category edit, delete, CSV export."""
+import csv
+import io
+
+from tests.conftest import add_transactions, csrf_token
+from tests.transactions.conftest import DANA_ROWS
+
+
+def test_page_lists_and_filters(dana):
+    page = dana.get("/transactions?month=2024-02")
+    assert page.status_code == 200
+    assert "Valentine dinner" in page.text and "Morning coffee" not in page.text
+    assert "3 transactions" in page.text
+
+
+def test_page_paginates_with_filters_kept(dana):
+    page = dana.get("/transactions?limit=2&sort=date&q=e")
+    assert "Next →" in page.text
+    assert "offset=2" in page.text and "q=e" in page.text
+    second = dana.get("/transactions?limit=2&sort=date&q=e&offset=2")
+    assert "← Previous" in second.text
+
+
+def test_bad_filter_shows_a_message_not_a_500(dana):
+    page = dana.get("/transactions?month=2024-13")
+    assert page.status_code == 400
+    assert "month" in page.text
+
+
+def test_inline_category_edit(dana):
+    token = csrf_token(dana, "/transactions")
+    response = dana.post(f"/transactions/{dana.ids[0]}/category",
+                         data={"category": "Cafes", "csrf_token": token,
+                               "next": "/transactions?q=coffee"})
+    assert response.status_code == 302 and response.headers["Location"] == "/transactions?q=coffee"
+    assert dana.get(f"/api/transactions/{dana.ids[0]}").json["category"] == "Cafes"
+    assert dana.post(f"/transactions/{dana.ids[0]}/category",
+                     data={"category": "x"}).status_code == 400  # no CSRF token
+
+
+def test_next_after_edit_stays_on_the_transactions_page(dana):
+    token = csrf_token(dana, "/transactions")
+    response = dana.post(f"/transactions/{dana.ids[0]}/category",
+                         data={"category": "Cafes", "csrf_token": token,
+                               "next": "https://evil.example.com/"})
+    assert response.headers["Location"] == "/transactions"
+
+
+def test_delete_asks_first_then_deletes(dana):
+    confirm = dana.get(f"/transactions/{dana.ids[1]}/delete")
+    assert confirm.status_code == 200 and "Delete this transaction?" in confirm.text
+    assert dana.get(f"/api/transactions/{dana.ids[1]}").status_code == 200
+    response = dana.post(f"/transactions/{dana.ids[1]}/delete",
+                         data={"csrf_token": csrf_token(dana, "/transactions")})
+    assert response.status_code == 302
+    assert dana.get(f"/api/transactions/{dana.ids[1]}").status_code == 404
+
+
+def test_export_follows_the_filter(dana):
+    response = dana.get("/transactions/export.csv?month=2024-02&sort=date")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["description"] for r in rows] == [r[2] for r in DANA_ROWS if r[0].month == 2]
+    assert rows[0]["amount"] == "-1200.00"
+
+
+def test_export_neutralises_formulas(app, dana):
+    add_transactions(app, dana.user_id, [
+        (DANA_ROWS[0][0], "-1.00", '=HYPERLINK("http://evil","x")', "+cmd", "@SUM(A1)"),
+        (DANA_ROWS[0][0], "-2.00", "-2+3", "\tTabbed", "Normal"),
+    ])
+    rows = list(csv.DictReader(io.StringIO(dana.get("/transactions/export.csv?sort=amount").text)))
+    by_amount = {r["amount"]: r for r in rows}
+    first, second = by_amount["-1.00"], by_amount["-2.00"]
+    assert first["description"] == '\'=HYPERLINK("http://evil","x")'
+    assert first["merchant"] == "'+cmd" and first["category"] == "'@SUM(A1)"
+    assert second["description"] == "'-2+3" and second["merchant"] == "'\tTabbed"
+    assert second["category"] == "Normal"
+    assert by_amount["-1200.00"]["description"] == "Rent February"  # plain text untouched
