@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import select
 from UnleashClient import UnleashClient
 from UnleashClient.cache import BaseCache, FileCache
-from UnleashClient.constants import FEATURES_URL
+from UnleashClient.constants import ETAG, FEATURES_URL
 from UnleashClient.utils import InstanceAllowType
 
 from ..models import FlagDefinition
@@ -175,6 +175,12 @@ class EmbeddedBackend:
     def start(self, client):
         client.initialize_client(fetch_toggles=False)
 
+    def refresh(self, client, wait_seconds=None, expect=None):
+        # The database write has committed, so one reload serves it. The SDK has no public
+        # "reload now"; its feature store is what the offline connector calls on every tick,
+        # so calling it here is the same reload, sooner.
+        client._store.load_from_cache()
+
     def read_feature(self, name):
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -216,6 +222,7 @@ class RemoteBackend:
         self.timeout = cfg["FLAG_STARTUP_TIMEOUT_SECONDS"]
         self.cache_dir = Path(cfg["INSTANCE_DIR"]) / "unleash-cache"
         self.last_fetch = None
+        self._started = threading.Event()
 
     def make_client(self):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -234,14 +241,61 @@ class RemoteBackend:
 
     def start(self, client):
         # The first poll runs in the background: start-up never waits on the flag server.
+        started = self._started = threading.Event()
+
         def initialise():
             try:
                 client.initialize_client()
-                self.last_fetch = datetime.now(timezone.utc)
+                # The SDK's fetch never raises; an ETag is only stored once a fetch succeeded.
+                if client._cache.get(ETAG):
+                    self.last_fetch = datetime.now(timezone.utc)
             except Exception as exc:
                 log.warning("Unleash client could not start: %s", exc)
+            finally:
+                started.set()
 
         threading.Thread(target=initialise, name="unleash-init", daemon=True).start()
+
+    def refresh(self, client, wait_seconds=None, expect=None):
+        """Fetch now; with `expect` (a definition just written), until the server serves it.
+
+        Unleash's client API lags its Admin API: it answers from a snapshot per revision, and
+        a scheduler advances the revision about once a second. So right after a write the
+        old definition (or a half-written one) can still be served.
+        """
+        if expect is not None and wait_seconds is None:
+            wait_seconds = self.timeout
+        deadline = time.monotonic() + (wait_seconds or 0)
+        # Let the background first poll finish (bounded by the request timeout): its answer
+        # may predate a change just made and must not land after ours.
+        self._started.wait(self.timeout + 1)
+        while True:
+            served = self._fetch(client)
+            if served is not None and (expect is None or _same_definition(
+                    served.get(expect["name"]), expect)):
+                return
+            if time.monotonic() >= deadline:
+                if served is None:
+                    raise FlagServiceError(f"flags could not be fetched from {self.api_url} "
+                                           "(see the UnleashClient log); this process keeps "
+                                           "its last definitions")
+                # The change is saved; every process picks it up at its next poll.
+                log.warning("Unleash does not serve the new %s yet", expect["name"])
+                return
+            time.sleep(0.2)
+
+    def _fetch(self, client):
+        """One fetch into the SDK; the served features by name, or None if the fetch failed."""
+        # Done with the SDK's own transport and store (the poll's two steps), because its
+        # connector does not exist until the background initialisation is done and its fetch
+        # swallows every failure.
+        result = client._transport.fetch_features(client._cache.get(ETAG, ""))
+        if result.raw_state is None and not result.not_modified:
+            return None
+        client._store.apply_fetched(result.raw_state, result.etag)
+        self.last_fetch = datetime.now(timezone.utc)
+        served = json.loads(client._cache.get(FEATURES_URL) or '{"features": []}')
+        return {feature["name"]: feature for feature in served.get("features", [])}
 
     # Admin API ----------------------------------------------------------------------------
     def _admin(self, method, path, **kwargs):
@@ -290,14 +344,45 @@ class RemoteBackend:
             current = self._admin("GET", path)
         env_path = f"{path}/environments/{self.environment}"
         env = next((e for e in current.get("environments", []) if e["name"] == self.environment), {})
-        # Switch off first so that no intermediate state enables more than either end state.
-        self._admin("POST", f"{env_path}/off")
-        for strategy in env.get("strategies", []):
-            self._admin("DELETE", f"{env_path}/strategies/{strategy['id']}")
+        self._allow_cohorts(feature)
+        # Clients can be served any intermediate state. Both flags fail closed (isolation on,
+        # lock on), so no intermediate state may enable less than either end state: switch off
+        # only when off is the end state, and add the new strategies before deleting the old
+        # ones (the union enables more than both; deleting the last strategy would switch the
+        # environment off, and switching on an environment without strategies adds a 100%
+        # rollout).
+        if not feature["enabled"]:
+            self._admin("POST", f"{env_path}/off")
         for strategy in feature["strategies"]:
             self._admin("POST", f"{env_path}/strategies", json=strategy)
+        for strategy in env.get("strategies", []):
+            self._admin("DELETE", f"{env_path}/strategies/{strategy['id']}")
         if feature["enabled"]:
             self._admin("POST", f"{env_path}/on")
+
+    def _allow_cohorts(self, feature):
+        """Make every cohort the feature names a legal value of the `cohort` context field.
+
+        Unleash refuses (400) a constraint value outside the field's legal values, once it
+        has any; a field that does not exist is accepted but leaves the UI without the list.
+        """
+        cohorts = {value for strategy in feature["strategies"]
+                   for c in strategy.get("constraints") or []
+                   if c["contextName"] == COHORT_CONTEXT_FIELD for value in c["values"]}
+        if not cohorts:
+            return
+        field = self._admin("GET", f"/context/{COHORT_CONTEXT_FIELD}")
+        if field is None:
+            self._admin("POST", "/context", json={
+                "name": COHORT_CONTEXT_FIELD, "description": "finance_app user cohort",
+                "legalValues": [{"value": value} for value in sorted(cohorts)]})
+            return
+        legal = {v["value"] for v in field.get("legalValues") or []}
+        if not legal:  # no list: every value is legal
+            return
+        for value in sorted(cohorts - legal):
+            self._admin("POST", f"/context/{COHORT_CONTEXT_FIELD}/legal-values",
+                        json={"value": value})
 
     def health(self):
         try:
@@ -311,6 +396,24 @@ class RemoteBackend:
 
 def _iso(moment):
     return moment.isoformat() if moment else None
+
+
+def _same_definition(served, written):
+    """Whether the server serves what was written (it adds fields such as `variants`)."""
+    if served is None or bool(served.get("enabled")) != written["enabled"]:
+        return False
+    if not written["enabled"]:
+        return True
+
+    def key(strategy):
+        constraints = [{k: c.get(k) for k in ("contextName", "operator", "inverted",
+                                              "caseInsensitive")} | {"values": sorted(c["values"])}
+                       for c in strategy.get("constraints") or []]
+        return json.dumps([strategy["name"], strategy.get("parameters") or {}, constraints],
+                          sort_keys=True)
+
+    return sorted(map(key, served.get("strategies") or [])) == sorted(
+        map(key, written["strategies"]))
 
 
 # --- the per-process flag service ---------------------------------------------------------
@@ -353,8 +456,7 @@ class FlagService:
         return isolation_state(self.backend.read_feature(ISOLATION_FLAG))
 
     def set_isolation(self, cohorts, percent):
-        self.backend.write_feature(isolation_feature(cohorts, percent))
-        self.refresh()
+        self._write(isolation_feature(cohorts, percent))
 
     def enable_cohort(self, cohort, enabled=True):
         state = self.isolation_state()
@@ -377,30 +479,22 @@ class FlagService:
         return lock_state(self.backend.read_feature(LOCK_FLAG))
 
     def set_lock(self, on):
-        self.backend.write_feature(lock_feature(on))
-        self.refresh()
+        self._write(lock_feature(on))
+
+    def _write(self, feature):
+        self.backend.write_feature(feature)
+        self.refresh(expect=feature)
 
     def health(self):
         return self.backend.health()
 
-    def refresh(self, wait_seconds=None):
-        """Make this process evaluate on the newest definitions now, not at the next poll."""
-        client = self.client
-        if isinstance(self.backend, EmbeddedBackend):
-            # The SDK has no public "reload now"; its feature store is what the offline
-            # connector calls on every tick, so calling it here is the same reload, sooner.
-            client._store.load_from_cache()
-            return
-        deadline = time.monotonic() + (wait_seconds or 0)
-        while True:
-            try:
-                client.connector._fetch_and_load()
-                self.backend.last_fetch = datetime.now(timezone.utc)
-                return
-            except Exception:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.2)
+    def refresh(self, wait_seconds=None, expect=None):
+        """Make this process evaluate on the newest definitions now, not at the next poll.
+
+        Remote: retries a failed fetch for up to `wait_seconds`, then raises FlagServiceError;
+        `expect` (a definition just written) waits until the server serves it.
+        """
+        self.backend.refresh(self.client, wait_seconds, expect)
 
     def close(self):
         if self._client is not None and self._pid == os.getpid():

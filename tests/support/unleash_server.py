@@ -1,0 +1,97 @@
+"""`unleash_server`: a real unleash-server (npm, tests/support/unleash) for the whole session.
+
+It runs `node start.mjs` against its own fresh PostgreSQL database, with an admin and a
+backend token made up for the run. Install it once with `npm ci --prefix tests/support/unleash`;
+without it (or without node) the tests that use it skip locally and fail under CI=true.
+"""
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.services import fresh_postgres_database, require
+
+UNLEASH_DIR = Path(__file__).resolve().parent / "unleash"
+START_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class UnleashServer:
+    url: str  # http://127.0.0.1:PORT
+    api_url: str  # …/api: what UNLEASH_URL takes
+    admin_token: str
+    backend_token: str
+    log_path: Path
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_healthy(process, url, log_path):
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            if requests.get(f"{url}/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    state = (f"exited with {process.returncode}" if process.poll() is not None
+             else f"not healthy after {START_TIMEOUT_SECONDS} s")
+    log = log_path.read_text(errors="replace")[-5000:]
+    pytest.fail(f"unleash-server {state}; its log ({log_path}) ends:\n{log}")
+
+
+@pytest.fixture(scope="session")
+def unleash_server(tmp_path_factory):
+    node = shutil.which("node")
+    require("unleash-server", node and (UNLEASH_DIR / "node_modules" / "unleash-server").is_dir(),
+            "needs node and `npm ci --prefix tests/support/unleash`")
+    db_url, drop_database = fresh_postgres_database("unleash")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin_token = f"*:*.{secrets.token_hex(16)}"
+    backend_token = f"default:development.{secrets.token_hex(16)}"
+    log_path = tmp_path_factory.mktemp("unleash") / "unleash-server.log"
+    env = dict(
+        os.environ,
+        UNLEASH_DB_NAME=db_url.rsplit("/", 1)[1],
+        UNLEASH_PORT=str(port),
+        INIT_ADMIN_API_TOKENS=admin_token,
+        INIT_BACKEND_API_TOKENS=backend_token,
+    )
+    process = None
+    try:
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([node, "start.mjs"], cwd=UNLEASH_DIR, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT)
+        _wait_healthy(process, url, log_path)
+        yield UnleashServer(url=url, api_url=f"{url}/api", admin_token=admin_token,
+                            backend_token=backend_token, log_path=log_path)
+    finally:
+        if process is not None:
+            _stop(process)
+        drop_database()
