@@ -44,11 +44,13 @@ def create_app(config=None, **overrides):
     from .auth.routes import bp as auth_bp
     from .dashboard.routes import bp as dashboard_bp
     from .health.routes import bp as health_bp
+    from .ingest.routes import api_bp as ingest_api_bp
+    from .ingest.routes import bp as ingest_bp
     from .transactions.routes import api_bp as transactions_api_bp
     from .transactions.routes import bp as transactions_bp
 
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
-                      transactions_api_bp):
+                      transactions_api_bp, ingest_bp, ingest_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli
@@ -84,8 +86,8 @@ def _cache_settings(config):
         return {}
     if config.get("REDIS_URL"):
         return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"]}
-    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": config["CACHE_DIR"],
-            "CACHE_THRESHOLD": 100_000}
+    return {"CACHE_TYPE": "finance_app.cache_backend.ListableFileSystemCache",
+            "CACHE_DIR": config["CACHE_DIR"], "CACHE_THRESHOLD": 100_000}
 
 
 @event.listens_for(Engine, "connect")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -71,9 +72,27 @@ class ImportBatch(Owned, db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Rows imported by this batch (duplicates and skipped lines are not counted).
     row_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class ImportMapping(Owned, db.Model):
+    """The column mapping a user chose for a file layout (keyed by its header), remembered
+    so that the next export from the same bank imports without questions."""
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (
+        UniqueConstraint("user_id", "layout", name="uq_import_mappings_user_id_layout"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layout: Mapped[str] = mapped_column(String(64), nullable=False)
+    mapping: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
     )
 
 
@@ -142,5 +161,3 @@ class GuardEvent(db.Model):
     endpoint: Mapped[Optional[str]] = mapped_column(String(200))
     models: Mapped[str] = mapped_column(String(200), nullable=False)
 
-
-OWNED_MODELS = (ImportBatch, Transaction, ApiToken)

@@ -15,7 +15,7 @@ from finance_app import create_app
 from finance_app.auth.service import create_user
 from finance_app.extensions import db
 from finance_app.isolation import unscoped
-from finance_app.models import Transaction
+from finance_app.models import ImportBatch, Transaction
 from tests.support.unleash_server import unleash_server  # noqa: F401
 
 PASSWORD = "correct horse battery"
@@ -101,6 +101,18 @@ def add_transactions(app, user_id, rows):
         return [o.id for o in objs]
 
 
+def add_batch(app, user_id, filename, transaction_ids):
+    """An import batch owning the given transactions; returns its id."""
+    with app.app_context(), unscoped("test fixture"):
+        batch = ImportBatch(user_id=user_id, filename=filename, row_count=len(transaction_ids))
+        db.session.add(batch)
+        db.session.flush()
+        for tx_id in transaction_ids:
+            db.session.get(Transaction, tx_id).import_batch_id = batch.id
+        db.session.commit()
+        return batch.id
+
+
 def set_isolation(app, cohorts=(), percent=0):
     with app.app_context():
         app.extensions["flags"].set_isolation(cohorts, percent)
@@ -125,6 +137,9 @@ class People:
             ])
             for name, uid in self.ids.items()
         }
+        # Each user's coffee row came from an import: "<name>-statement.csv".
+        self.batches = {name: add_batch(app, uid, f"{name}-statement.csv", self.rows[name][:1])
+                        for name, uid in self.ids.items()}
 
     def client(self, name):
         return login(self.app.test_client(), f"{name}@example.com")
@@ -133,3 +148,4 @@ class People:
 @pytest.fixture
 def people(app):
     return People(app)
+from tests.support.browser import chromium, live_server, new_page, output_dir  # noqa: E402,F401

@@ -48,6 +48,47 @@ def token_key(token_hash):
     return f"_token:{token_hash}"
 
 
+def import_progress_key(upload_token):
+    return f"_import_progress:{upload_token}"
+
+
+def is_legacy_data_key(key):
+    """A data key outside any user namespace: built for the shared ledger."""
+    return key.split(":", 1)[0] in DATA_KEY_KINDS
+
+
+def iter_cache_keys(batch=1000):
+    """Every key in the app's cache (without the backend's prefix), without blocking it:
+    Redis is walked with SCAN in batches (never KEYS); the file cache lists its files."""
+    backend = cache.cache
+    if hasattr(backend, "keys"):
+        yield from backend.keys()
+        return
+    prefix = getattr(backend, "key_prefix", "") or ""
+    client = backend._write_client
+    for raw in client.scan_iter(match=f"{prefix}*", count=batch):
+        key = raw.decode() if isinstance(raw, bytes) else raw
+        yield key[len(prefix):]
+
+
+def legacy_data_keys():
+    return (key for key in iter_cache_keys() if is_legacy_data_key(key))
+
+
+def purge_legacy_data_keys(dry_run=False, batch=500):
+    """Delete legacy data keys in batches; returns how many there were."""
+    count, pending = 0, []
+    for key in legacy_data_keys():
+        count += 1
+        pending.append(key)
+        if len(pending) >= batch and not dry_run:
+            cache.delete_many(*pending)
+            pending.clear()
+    if pending and not dry_run:
+        cache.delete_many(*pending)
+    return count
+
+
 def cached(key, build, timeout=None):
     """Return the value cached under `ns_key(key)`, building (and storing) it when stale."""
     full_key = ns_key(key)

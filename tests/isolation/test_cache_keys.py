@@ -86,3 +86,69 @@ def test_a_legacy_write_to_someone_elses_row_invalidates_that_owner(app, people)
         invalidate_after_write(owner_ids=[people.ids["alice"]])
     with Request(app, people.ids["alice"]):
         assert cached("summary:2024-11", lambda: "alice v2") == "alice v2"
+
+
+def _fill(app, people):
+    from finance_app.extensions import cache
+
+    set_isolation(app, ["staff"])
+    with Request(app, people.ids["alice"]):
+        cached("summary:2024-11", lambda: "alice")
+        cached("categories:2024-11", lambda: "alice")
+    with Request(app, people.ids["carol"]):
+        cached("summary:2024-11", lambda: "legacy")
+        cached("trends:12", lambda: "legacy")
+    with app.app_context():
+        cache.set("_principal:999", {"id": 999})
+
+
+def _keys(app):
+    from finance_app.isolation.cache_keys import iter_cache_keys
+
+    with app.app_context():
+        return set(iter_cache_keys())
+
+
+def _purge_scenario(app, people):
+    from finance_app.isolation.cache_keys import purge_legacy_data_keys
+
+    _fill(app, people)
+    alice = people.ids["alice"]
+    before = _keys(app)
+    assert {"summary:2024-11", "trends:12", f"user:{alice}:summary:2024-11",
+            f"user:{alice}:categories:2024-11", "_principal:999"} <= before
+    with app.app_context():
+        assert purge_legacy_data_keys(dry_run=True) == 2
+        assert _keys(app) == before
+        assert purge_legacy_data_keys() == 2
+    after = _keys(app)
+    assert after == before - {"summary:2024-11", "trends:12"}
+
+
+def test_legacy_keys_are_listed_and_purged_on_the_file_cache(app, people):
+    _purge_scenario(app, people)
+
+
+@pytest.mark.redis
+def test_legacy_keys_are_listed_and_purged_on_redis(tmp_path, migrated_sqlite):
+    import shutil
+    import uuid
+
+    from tests.conftest import People, make_app
+    from tests.support.services import REDIS_URL, port_open, require
+
+    require("Redis", port_open("127.0.0.1", 6379))
+    shutil.copy(migrated_sqlite, tmp_path / "app.db")
+    app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
+    try:
+        assert app.config["CACHE_TYPE"] == "RedisCache"
+        _purge_scenario(app, People(app))
+    finally:
+        with app.app_context():
+            from finance_app.isolation.cache_keys import iter_cache_keys
+            from finance_app.extensions import cache
+
+            keys = list(iter_cache_keys())
+            if keys:
+                cache.delete_many(*keys)
+        app.extensions["flags"].close()

@@ -9,8 +9,10 @@ from finance_app.models import Transaction
 from tests.conftest import csrf_token, set_isolation
 from tests.isolation.route_matrix import DATA_ROUTES, ROUTE_KINDS
 
-# Markers of each user's rows, as the People fixture writes them.
-MARKERS = {name: (f"{name} coffee", f"{name.title()} Cafe") for name in ("alice", "bob", "carol")}
+# Markers of each user's rows and import batch, as the People fixture writes them.
+MARKERS = {name: (f"{name} coffee", f"{name.title()} Cafe", f"{name}-statement.csv")
+           for name in ("alice", "bob", "carol")}
+GENERIC = [r for r in DATA_ROUTES if r.shape != "covered"]
 
 
 def shows(response, name):
@@ -33,8 +35,24 @@ def test_every_data_route_has_a_probe(app):
     assert data_endpoints <= probed, f"data routes without a probe: {sorted(data_endpoints - probed)}"
 
 
-def call(client, route, row=None):
-    path = route.path.replace("{row}", str(row)) if row is not None else route.path
+@pytest.mark.parametrize("route", [r for r in DATA_ROUTES if r.shape == "covered"],
+                         ids=lambda r: r.endpoint)
+def test_covered_routes_name_a_real_test(route):
+    import importlib
+
+    path, _, function = route.covered_by.partition("::")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    assert callable(getattr(module, function, None)), f"{route.covered_by} does not exist"
+
+
+def path_for(route, people, name):
+    """The route's path with `name`'s transaction or import batch id filled in."""
+    return (route.path.replace("{row}", str(people.rows[name][0]))
+            .replace("{batch}", str(people.batches[name])))
+
+
+def call(client, route, path=None):
+    path = path or route.path
     if route.form is not None:
         data = dict(route.form, csrf_token=csrf_token(client, "/transactions"))
         return client.open(path, method=route.method, data=data)
@@ -47,9 +65,9 @@ def snapshot(app, row_id):
         return None if row is None else (row.description, row.category, str(row.amount))
 
 
-@pytest.mark.parametrize("route", DATA_ROUTES, ids=lambda r: r.endpoint)
+@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
 def test_data_route_needs_sign_in(app, people, route):
-    path = route.path.replace("{row}", str(people.rows["alice"][0]))
+    path = path_for(route, people, "alice")
     response = app.test_client().open(path, method=route.method, json=route.body,
                                       data=route.form)
     if route.is_api:
@@ -59,11 +77,24 @@ def test_data_route_needs_sign_in(app, people, route):
     assert snapshot(app, people.rows["alice"][0]) == ("alice coffee", "Coffee", "-12.50")
 
 
-@pytest.mark.parametrize("route", DATA_ROUTES, ids=lambda r: r.endpoint)
+def ledger_of(app, people, name):
+    with app.app_context():
+        rows = db.session.execute(select(Transaction).where(
+            Transaction.user_id == people.ids[name]).order_by(Transaction.id)).scalars()
+        return [(r.id, r.description, r.category, str(r.amount), r.import_batch_id) for r in rows]
+
+
+def owner_of(app, row_id):
+    with app.app_context():
+        return db.session.execute(
+            select(Transaction.user_id).where(Transaction.id == row_id)).scalar()
+
+
+@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
 def test_data_route_isolated_owner_vs_other(app, people, route):
     set_isolation(app, ["staff"])  # alice isolated
     alice = people.client("alice")
-    if route.shape == "list":
+    if route.shape in ("list", "personal"):
         response = call(alice, route)
         assert response.status_code == 200
         assert shows(response, "alice")
@@ -71,24 +102,17 @@ def test_data_route_isolated_owner_vs_other(app, people, route):
     elif route.shape == "create":
         response = call(alice, route)
         assert response.status_code == 201
-        assert snapshot_owner(app, response.json["id"]) == people.ids["alice"]
+        assert owner_of(app, response.json["id"]) == people.ids["alice"]
     else:
-        bob_row = people.rows["bob"][0]
-        before = snapshot(app, bob_row)
-        other = call(alice, route, bob_row)
+        before = ledger_of(app, people, "bob")
+        other = call(alice, route, path_for(route, people, "bob"))
         assert other.status_code == 404
         assert not shows(other, "bob")
-        assert snapshot(app, bob_row) == before
-        assert call(alice, route, people.rows["alice"][0]).status_code < 400
+        assert ledger_of(app, people, "bob") == before
+        assert call(alice, route, path_for(route, people, "alice")).status_code < 400
 
 
-def snapshot_owner(app, row_id):
-    with app.app_context():
-        return db.session.execute(
-            select(Transaction.user_id).where(Transaction.id == row_id)).scalar()
-
-
-@pytest.mark.parametrize("route", DATA_ROUTES, ids=lambda r: r.endpoint)
+@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
 def test_data_route_shared_ledger_when_off(app, people, route):
     set_isolation(app, ["staff"])  # carol (general) stays on the shared ledger
     carol = people.client("carol")
@@ -96,9 +120,13 @@ def test_data_route_shared_ledger_when_off(app, people, route):
         response = call(carol, route)
         assert response.status_code == 200
         assert shows(response, "carol") and shows(response, "alice") and shows(response, "bob")
+    elif route.shape == "personal":
+        response = call(carol, route)
+        assert response.status_code == 200
+        assert shows(response, "carol") and not shows(response, "bob")
     elif route.shape == "create":
         response = call(carol, route)
         assert response.status_code == 201
-        assert snapshot_owner(app, response.json["id"]) == people.ids["carol"]
+        assert owner_of(app, response.json["id"]) == people.ids["carol"]
     else:
-        assert call(carol, route, people.rows["bob"][0]).status_code < 400
+        assert call(carol, route, path_for(route, people, "bob")).status_code < 400

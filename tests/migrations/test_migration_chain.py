@@ -24,9 +24,10 @@ from tests.conftest import make_app
 from tests.support.services import fresh_postgres_database
 
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
+HEAD = "0004_import_mappings"
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
-              "guard_events"}
+              "guard_events", "import_mappings"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
@@ -213,11 +214,11 @@ def sqlite_fk_violations():
 
 # --- tests ---------------------------------------------------------------------------------
 
-def test_chain_head_is_the_not_null_revision(empty_db_app):
+def test_chain_is_legacy_nullable_not_null_then_later_tables(empty_db_app):
     scripts = script_directory()
-    assert scripts.get_heads() == [NOT_NULL]
+    assert scripts.get_heads() == [HEAD]
     chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
-    assert chain == [NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, NOT_NULL, NULLABLE, LEGACY]
 
 
 def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
@@ -245,7 +246,7 @@ def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
 
     assign_owners()
     upgrade()
-    assert current_revision() == NOT_NULL
+    assert current_revision() == HEAD
     assert_owner_column(nullable=False)
     assert ledger() == before
     assert sqlite_fk_violations() == []
@@ -270,7 +271,7 @@ def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
     assert _table_names() - {"alembic_version"} == set()
 
     upgrade()
-    assert current_revision() == NOT_NULL
+    assert current_revision() == HEAD
     assert _table_names() >= APP_TABLES
     assert_owner_column(nullable=False)
     assert ledger()["count"] == 0
@@ -278,7 +279,7 @@ def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
 
 def test_fresh_database_upgrades_to_head_matching_the_models(empty_db_app):
     upgrade()  # empty: nothing unowned, so revision 3 does not refuse
-    assert current_revision() == NOT_NULL
+    assert current_revision() == HEAD
     assert _table_names() == APP_TABLES | {"alembic_version"}
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -328,7 +329,7 @@ def test_delete_user_cascades_at_head(empty_db_app):
 
 def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     chain = [s.revision for s in script_directory().walk_revisions("base", "heads")]
-    assert chain == [NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, NOT_NULL, NULLABLE, LEGACY]
 
     # Build an owned ledger at head the way a real install gets there.
     upgrade(revision=LEGACY)
@@ -336,10 +337,10 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     upgrade(revision=NULLABLE)
     assign_owners()
     upgrade()
-    assert current_revision() == NOT_NULL
+    assert current_revision() == HEAD
 
     # Down, one revision at a time, data present.
-    for target in (NULLABLE, LEGACY):
+    for target in (NOT_NULL, NULLABLE, LEGACY):
         downgrade(revision=target)
         assert current_revision() == target
         assert ledger() == before, f"ledger changed by the downgrade to {target}"
@@ -372,7 +373,7 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
         assert conn.execute(sa.text(
             "SELECT COUNT(*) FROM transactions WHERE user_id IS NULL")).scalar() == 0
     upgrade()
-    assert current_revision() == NOT_NULL
+    assert current_revision() == HEAD
     assert ledger() == before
 
 

@@ -1,0 +1,201 @@
+"""CSV import: JSON at /api/ingest, and the web flow upload → preview → confirm at /import."""
+import json
+import uuid
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from ..errors import AppError
+from ..extensions import cache
+from ..isolation import DATA, access, current_principal
+from ..isolation.cache_keys import import_progress_key
+from . import service
+
+bp = Blueprint("ingest", __name__)
+api_bp = Blueprint("ingest_api", __name__, url_prefix="/api/ingest")
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def _uploaded_file():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename and not upload.stream:
+        raise AppError(400, "bad_request", "Send the CSV file as the multipart field 'file'.")
+    return upload
+
+
+def _mapping_field(raw):
+    if not raw:
+        return None
+    try:
+        mapping = json.loads(raw)
+    except ValueError:
+        raise AppError(422, "validation_error", "mapping must be a JSON object.",
+                       field="mapping") from None
+    if not isinstance(mapping, dict):
+        raise AppError(422, "validation_error", "mapping must be a JSON object.", field="mapping")
+    return mapping
+
+
+@api_bp.post("")
+@access(DATA)
+def api_import():
+    upload = _uploaded_file()
+    dry_run = request.args.get("dry_run", "").lower() in TRUE
+    result = service.run_import(
+        upload.stream, upload.filename, mapping=_mapping_field(request.form.get("mapping")),
+        dry_run=dry_run, skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE)
+    return jsonify(result.to_json()), 200 if dry_run else 201
+
+
+@api_bp.get("/batches")
+@access(DATA)
+def api_batches():
+    return jsonify([service.batch_json(b) for b in service.list_batches()])
+
+
+@api_bp.delete("/batches/<int:batch_id>")
+@access(DATA)
+def api_undo(batch_id):
+    return jsonify(batch_id=batch_id, deleted=service.undo_batch(batch_id))
+
+
+# --- web: upload → preview → confirm ----------------------------------------------------------
+# The upload is kept in the instance folder between preview and confirm, under a random token
+# that only the uploading session knows.
+
+def _upload_dir():
+    folder = Path(current_app.config["INSTANCE_DIR"]) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _pending(token):
+    uploads = session.get("uploads", {})
+    if token not in uploads:
+        raise AppError(404, "not_found", "This upload has expired; upload the file again.")
+    path = _upload_dir() / f"{current_principal().id}-{token}.csv"
+    if not path.exists():
+        raise AppError(404, "not_found", "This upload has expired; upload the file again.")
+    return path, uploads[token]
+
+
+def _forget(token):
+    uploads = dict(session.get("uploads", {}))
+    uploads.pop(token, None)
+    session["uploads"] = uploads
+    (_upload_dir() / f"{current_principal().id}-{token}.csv").unlink(missing_ok=True)
+
+
+def _mapping_from_form():
+    fields = ("date", "amount", "debit", "credit", "description", "merchant", "category",
+              "currency")
+    if not any(f"map_{f}" in request.form for f in fields):
+        return None
+    return {f: request.form.get(f"map_{f}") or None for f in fields}
+
+
+def _preview(token, path, filename, mapping=None, status=200):
+    with path.open("rb") as fileobj:
+        try:
+            result = service.run_import(fileobj, filename, mapping=mapping, dry_run=True)
+            error = None
+        except AppError as exc:
+            result, error = None, exc
+    if error is not None:
+        if error.error_code != "file_refused" or mapping is None:
+            _forget(token)
+            raise error
+        return render_template("ingest/upload.html", error=error.description,
+                               batches=service.list_batches()), 422
+    with path.open("rb") as fileobj:
+        columns = service.open_upload(fileobj, result.mapping).columns
+    return render_template("ingest/preview.html", token=token, filename=filename,
+                           result=result, columns=columns), status
+
+
+@bp.get("/import")
+@access(DATA)
+def upload_form():
+    return render_template("ingest/upload.html", batches=service.list_batches())
+
+
+@bp.post("/import")
+@access(DATA)
+def upload():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("ingest/upload.html", error="Choose a CSV file to upload.",
+                               batches=service.list_batches()), 400
+    token = uuid.uuid4().hex
+    path = _upload_dir() / f"{current_principal().id}-{token}.csv"
+    upload.save(path)
+    session["uploads"] = {**session.get("uploads", {}), token: upload.filename[:255]}
+    try:
+        return _preview(token, path, upload.filename)
+    except AppError as exc:
+        return render_template("ingest/upload.html", error=exc.description,
+                               errors=exc.details.get("errors", []),
+                               batches=service.list_batches()), exc.code
+
+
+@bp.post("/import/<token>/preview")
+@access(DATA)
+def remap(token):
+    path, filename = _pending(token)
+    return _preview(token, path, filename, mapping=_mapping_from_form())
+
+
+@bp.post("/import/<token>/confirm")
+@access(DATA)
+def confirm(token):
+    path, filename = _pending(token)
+    progress_key = import_progress_key(token)
+
+    def progress(done):
+        cache.set(progress_key, done, timeout=3600)
+
+    try:
+        with path.open("rb") as fileobj:
+            result = service.run_import(
+                fileobj, filename, mapping=_mapping_from_form(),
+                skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE,
+                progress=progress)
+    except AppError as exc:
+        if exc.error_code != "invalid_rows":
+            raise
+        flash(exc.description, "error")
+        return _preview(token, path, filename, mapping=_mapping_from_form(), status=422)
+    finally:
+        cache.delete(progress_key)
+    _forget(token)
+    flash(f"Imported {result.imported} transaction(s) from {filename}"
+          f"{f'; {result.duplicates} already there were skipped' if result.duplicates else ''}"
+          f"{f'; {result.error_count} bad line(s) skipped' if result.error_count else ''}.",
+          "success")
+    return redirect(url_for("transactions.index"))
+
+
+@bp.get("/import/<token>/progress")
+@access(DATA)
+def progress(token):
+    _pending(token)
+    return jsonify(processed=cache.get(import_progress_key(token)) or 0)
+
+
+@bp.post("/import/batches/<int:batch_id>/undo")
+@access(DATA)
+def undo(batch_id):
+    deleted = service.undo_batch(batch_id)
+    flash(f"Import undone: {deleted} transaction(s) removed.", "success")
+    return redirect(url_for("ingest.upload_form"))

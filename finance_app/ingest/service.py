@@ -1,0 +1,196 @@
+"""CSV import into the caller's ledger: duplicates, atomicity, batches, remembered mappings.
+
+`parsing.py` turns the file into rows; this module writes them. One pass over the rows,
+in chunks: each chunk's fingerprints are checked against the importer's own rows, new rows are
+inserted, and the whole import is one transaction, so a refused file, a crash or a bad line
+(unless the user chose to skip bad lines) leaves nothing behind.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import delete, insert, select
+
+from ..errors import AppError
+from ..extensions import db
+from ..isolation import current_principal, invalidate_after_write, owned_or_404, scope
+from ..models import ImportBatch, ImportMapping, Transaction, utcnow
+from . import parsing
+
+CHUNK_ROWS = 1000
+PREVIEW_ROWS = 20
+MAX_LISTED_ERRORS = 500
+
+
+@dataclass
+class ImportResult:
+    batch_id: int = None
+    rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    errors: list = field(default_factory=list)
+    error_count: int = 0
+    mapping: dict = None
+    warnings: list = field(default_factory=list)
+    preview: list = field(default_factory=list)
+
+    def to_json(self):
+        return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
+                "duplicates": self.duplicates, "errors": self.errors,
+                "error_count": self.error_count, "mapping": self.mapping,
+                "warnings": self.warnings, "preview": self.preview}
+
+
+def fingerprint(row, seen):
+    """Same date, amount and description → same fingerprint, numbered by occurrence, so two
+    identical rows in one file both land, and importing the file again adds nothing."""
+    base = "|".join((row.date.isoformat(), str(row.amount),
+                     " ".join(row.description.casefold().split())))
+    digest = hashlib.blake2b(base.encode(), digest_size=16).digest()
+    seen[digest] = occurrence = seen.get(digest, 0) + 1
+    return hashlib.sha256(f"{base}|{occurrence}".encode()).hexdigest()
+
+
+def row_json(row):
+    return {"line": row.line, "date": row.date.isoformat(), "amount": str(row.amount),
+            "description": row.description, "merchant": row.merchant,
+            "category": row.category, "currency": row.currency}
+
+
+def _layout(columns):
+    return hashlib.sha256("\x1f".join(c.strip().casefold() for c in columns).encode()).hexdigest()
+
+
+def _my(stmt, model):
+    """Import state is personal whatever the flag: the importer's own rows only."""
+    return scope(stmt.where(model.user_id == current_principal().id))
+
+
+def remembered_mapping(columns):
+    saved = db.session.execute(
+        _my(select(ImportMapping.mapping), ImportMapping).where(
+            ImportMapping.layout == _layout(columns))).scalar()
+    return json.loads(saved) if saved else None
+
+
+def _remember_mapping(columns, mapping):
+    layout = _layout(columns)
+    row = db.session.execute(
+        _my(select(ImportMapping), ImportMapping).where(ImportMapping.layout == layout)).scalar()
+    if row is None:
+        db.session.add(ImportMapping(layout=layout, mapping=json.dumps(mapping)))
+    else:
+        row.mapping, row.updated_at = json.dumps(mapping), utcnow()
+
+
+def open_upload(fileobj, mapping=None):
+    """Parse the upload with the given mapping, else the one remembered for its layout."""
+    max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    try:
+        parsed = parsing.parse_upload(fileobj, max_bytes, mapping=mapping)
+        if mapping is None:
+            remembered = remembered_mapping(parsed.columns)
+            if remembered and remembered != parsed.mapping:
+                fileobj.seek(0)
+                parsed = parsing.parse_upload(fileobj, max_bytes, mapping=remembered)
+    except parsing.FileTooLarge:
+        raise AppError(413, "payload_too_large",
+                       f"The file is larger than {max_bytes // (1024 * 1024)} MB.") from None
+    except parsing.FileRefused as exc:
+        raise AppError(422, "file_refused", exc.message, errors=exc.errors) from None
+    return parsed
+
+
+def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=False,
+               progress=None):
+    """Import (or, with dry_run, only check) a CSV upload. Raises AppError on refusal."""
+    parsed = open_upload(fileobj, mapping)
+    user_id = current_principal().id
+    result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings))
+    batch = None
+    if not dry_run:
+        batch = ImportBatch(filename=(filename or "upload.csv")[:255], row_count=0)
+        db.session.add(batch)
+        db.session.flush()
+        result.batch_id = batch.id
+    seen, pending = {}, []
+
+    def flush_chunk():
+        fingerprints = [fp for _, fp in pending]
+        existing = set(db.session.execute(
+            _my(select(Transaction.fingerprint), Transaction)
+            .where(Transaction.fingerprint.in_(fingerprints))).scalars()) if pending else set()
+        new = [(row, fp) for row, fp in pending if fp not in existing]
+        result.duplicates += len(pending) - len(new)
+        writing = batch is not None and (skip_bad_lines or not result.error_count)
+        if writing and new:
+            default_currency = current_app.config["DEFAULT_CURRENCY"]
+            db.session.execute(insert(Transaction), [
+                {"user_id": user_id, "date": r.date, "amount": r.amount,
+                 "description": r.description, "merchant": r.merchant, "category": r.category,
+                 "currency": r.currency or default_currency, "import_batch_id": batch.id,
+                 "fingerprint": fp, "created_at": utcnow()}
+                for r, fp in new])
+        result.imported += len(new)
+        pending.clear()
+        if progress:
+            progress(result.rows + result.error_count)
+
+    try:
+        for item in parsed.rows():
+            if isinstance(item, parsing.RowError):
+                result.error_count += 1
+                if len(result.errors) < MAX_LISTED_ERRORS:
+                    result.errors.append({"line": item.line, "message": item.message})
+                continue
+            result.rows += 1
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.append(row_json(item))
+            pending.append((item, fingerprint(item, seen)))
+            if len(pending) >= CHUNK_ROWS:
+                flush_chunk()
+        flush_chunk()
+        if result.error_count and not skip_bad_lines and not dry_run:
+            raise AppError(
+                422, "invalid_rows",
+                f"{result.error_count} line(s) cannot be imported, so nothing was imported. "
+                "Fix them, or choose to skip the bad lines.",
+                errors=result.errors, error_count=result.error_count, mapping=result.mapping)
+        if dry_run:
+            db.session.rollback()
+            if result.error_count and not skip_bad_lines:
+                result.imported = 0
+            return result
+        batch.row_count = result.imported
+        _remember_mapping(parsed.columns, parsed.mapping)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    invalidate_after_write([user_id])
+    return result
+
+
+def list_batches():
+    return db.session.execute(
+        _my(select(ImportBatch), ImportBatch).order_by(ImportBatch.created_at.desc()).limit(100)
+    ).scalars().all()
+
+
+def undo_batch(batch_id):
+    """Delete one import batch and exactly the rows it imported."""
+    batch = owned_or_404(ImportBatch, batch_id)
+    owner = batch.user_id
+    deleted = db.session.execute(
+        scope(delete(Transaction).where(Transaction.import_batch_id == batch.id))
+    ).rowcount
+    db.session.delete(batch)
+    db.session.commit()
+    invalidate_after_write([owner])
+    return deleted
+
+
+def batch_json(batch):
+    return {"id": batch.id, "filename": batch.filename, "imported": batch.row_count,
+            "created_at": batch.created_at.isoformat()}
