@@ -185,7 +185,8 @@ def guess(header, profiles):
         numeric = [c for c in free if profiles[c].fits("amount", named=False)]
         if numeric:
             # A column of amounts has decimals; a column of reference numbers has none.
-            assign("amount", max(numeric, key=lambda c: (profiles[c].share(profiles[c].decimals), -c)))
+            assign("amount", max(numeric,
+                                 key=lambda c: (profiles[c].share(profiles[c].decimals), -c)))
             free.remove(mapping["amount"])
     if "description" not in mapping:
         texts = [c for c in free if profiles[c].fits("description", named=False)]

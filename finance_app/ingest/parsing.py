@@ -159,6 +159,8 @@ class ParsedUpload:
         self.date_format = formats["date_format"] or self._decide_date_format(date_votes)
         self.decimal = formats["decimal"] or values.choose_decimal(decimal_votes, self.delimiter)
         self._mapped = [(role, col) for role, col in self._roles.items() if col is not None]
+        self._amount_roles = [role for role in ("amount", "credit", "debit")
+                              if self._roles[role] is not None]
         self.mapping = {role: self._name(col) for role, col in self._roles.items()}
         self.mapping.update(formats)
 
@@ -227,7 +229,8 @@ class ParsedUpload:
         if mapping["date"] is None:
             raise FileRefused(f"No date column was found. {listed}")
         if all(mapping[role] is None for role in ("amount", "debit", "credit")):
-            raise FileRefused(f"No amount column (nor debit and credit columns) was found. {listed}")
+            raise FileRefused("No amount column (nor debit and credit columns) was found. "
+                              + listed)
         if mapping["description"] is None:
             raise FileRefused(f"No description column was found. {listed}")
         if mapping["amount"] is not None:
@@ -240,15 +243,16 @@ class ParsedUpload:
         """One pass over every line: count them, and vote on the date format and the
         decimal separator with every value of the columns concerned."""
         date_col = self._roles["date"]
-        amount_cols = [self._roles[r] for r in ("amount", "debit", "credit")
-                       if self._roles[r] is not None]
+        amount_cols = [col for role, col in self._roles.items()
+                       if role in ("amount", "debit", "credit") and col is not None]
         count, date_votes, decimal_votes = 0, Counter(), Counter()
         for _, fields in self._records():
             count += 1
             if self._shape_error(fields):
                 continue
             if vote_dates:
-                date_votes.update(name for name, _ in values.date_readings(_cell(fields, date_col)))
+                readings = values.date_readings(_cell(fields, date_col))
+                date_votes.update(name for name, _ in readings)
             for col in amount_cols:
                 try:
                     _, number, _ = values.split_amount(_cell(fields, col))
@@ -322,9 +326,8 @@ class ParsedUpload:
     def _amount(self, cell, problems):
         """(signed amount, currency written with it), adding to `problems` when unreadable."""
         roles = self._roles
-        parts = [role for role in ("amount", "credit", "debit") if roles[role] is not None]
         total, currency, found = Decimal("0.00"), None, False
-        for role in parts:
+        for role in self._amount_roles:
             text = cell[role]
             if not text:
                 continue
@@ -344,7 +347,7 @@ class ParsedUpload:
             total += -value if negative or role == "debit" else value
             currency, found = currency or written, True
         if not found:
-            problems.append("the amount is empty" if "amount" in parts
+            problems.append("the amount is empty" if roles["amount"] is not None
                             else "the debit and credit are both empty")
             return None, None
         return total, currency

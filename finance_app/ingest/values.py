@@ -4,8 +4,8 @@ A date format and a decimal separator are decided per column, from every value i
 each cell is then read with that decision, so `03/04/2024` means the same day on every line.
 Amounts become `Decimal` with two places and never pass through float.
 """
+import functools
 import re
-from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -24,7 +24,6 @@ _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DAY_MONTH_NAME = re.compile(r"(\d{1,2})\.?([ -])([A-Za-z]{3,9})\.?\2(\d{4}|\d{2})")
 _MONTH_NAME_DAY = re.compile(r"([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})")
 
-DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 DATE_FORMATS = (
     *(f"YYYY{sep}MM{sep}DD" for sep in "-/."), "YYYYMMDD",
     *(f"DD{sep}MM{sep}{year}" for sep in "/.-" for year in ("YYYY", "YY")),
@@ -48,6 +47,7 @@ def _make(year, month, day):
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # statements repeat dates: several lines a day
 def date_readings(text):
     """Every (format name, date) that `text` can be read as, e.g. `01/02/2024` gives both
     `DD/MM/YYYY` (1 Feb) and `MM/DD/YYYY` (2 Jan)."""
@@ -91,15 +91,6 @@ def is_date(text):
     return bool(date_readings(text))
 
 
-def order_of(date_format):
-    """DAY_FIRST / MONTH_FIRST for formats where the two can be confused, else None."""
-    if date_format.startswith("DD") and "MMM" not in date_format:
-        return DAY_FIRST
-    if date_format.startswith("MM") and "MMM" not in date_format:
-        return MONTH_FIRST
-    return None
-
-
 def swapped(date_format):
     """`DD/MM/YYYY` ↔ `MM/DD/YYYY`."""
     return date_format.replace("DD", "\0").replace("MM", "DD").replace("\0", "MM")
@@ -115,17 +106,9 @@ def choose_date_format(votes):
         return None, False
     best = max(votes.values())
     tied = [name for name, count in votes.items() if count == best]
-    day_first = [name for name in tied if order_of(name) == DAY_FIRST]
+    day_first = [name for name in tied if name.startswith("DD") and "MMM" not in name]
     chosen = day_first[0] if day_first else tied[0]
     return chosen, len(tied) > 1
-
-
-def date_format_votes(values):
-    """Counter of format name → how many of `values` fit it."""
-    votes = Counter()
-    for value in values:
-        votes.update(name for name, _ in date_readings(value))
-    return votes
 
 
 # --- amounts ---------------------------------------------------------------------------------
@@ -134,17 +117,14 @@ class AmountError(ValueError):
     """A cell that is not an amount; the message says why, for the user."""
 
 
-CENT = Decimal("0.01")
 MAX_WHOLE_DIGITS = 10  # Numeric(12, 2)
-SYMBOLS = {"€": "EUR", "£": "GBP"}  # `$` and `¥` name several currencies: no guess
+SYMBOLS = {"€": "EUR", "£": "GBP", "US$": "USD"}  # `$` and `¥` name several currencies
 _LEADING = re.compile(r"(?:(?P<code>[A-Za-z]{3})(?![A-Za-z])|(?P<symbol>[A-Z]{0,2}\$|[€£¥])"
                       r"|(?P<sign>[-+−–])|(?P<paren>\())\s*")
 _TRAILING = re.compile(r"\s*(?:(?<![A-Za-z])(?P<code>[A-Za-z]{3})|(?P<symbol>[$€£¥])"
                        r"|(?P<sign>[-+−–])|(?P<paren>\))|(?<![A-Za-z])(?P<drcr>[CcDd][Rr]))$")
 _NUMBER = re.compile(r"\d(?:[\d.,'’ \u00a0\u202f]*\d)?")
 _GROUP = re.compile(r"[.,'’ \u00a0\u202f]")
-
-
 _PLAIN = re.compile(r"([-+]?)(\d(?:[\d.,]*\d)?)")
 
 
@@ -211,17 +191,17 @@ def to_decimal(number, decimal=None):
     if decimal and number.count(decimal) > 1:
         raise AmountError(f"has more than one decimal separator '{decimal}'")
     whole, point, fraction = number.partition(decimal) if decimal else (number, "", "")
-    groups = _GROUP.split(whole)
+    groups = [whole] if whole.isdigit() else _GROUP.split(whole)
     if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
         raise AmountError(f"is not a number with '{decimal or '.'}' as decimal separator")
     if not all(g.isdigit() for g in groups) or (point and not fraction.isdigit()):
         raise AmountError("is not a number")
     whole = "".join(groups)
-    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
+    if len(whole) > MAX_WHOLE_DIGITS and len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
         raise AmountError(f"has more than {MAX_WHOLE_DIGITS} digits before the decimal point")
     if len(fraction) > 2:
         raise AmountError("has more than 2 decimal places")
-    return Decimal(f"{whole}.{fraction or '0'}").quantize(CENT)
+    return Decimal(f"{whole}.{fraction:0<2}")
 
 
 def parse_amount(text, decimal=None):
@@ -247,7 +227,6 @@ def clean_text(text, limit):
 
 
 _CODE = re.compile(r"[A-Z]{3}")
-CURRENCY_SYMBOLS = {"€": "EUR", "£": "GBP", "$": "USD", "US$": "USD", "¥": "JPY"}
 
 
 def read_currency(text):
@@ -256,11 +235,11 @@ def read_currency(text):
     text = text.strip()
     if not text:
         return None
-    code = CURRENCY_SYMBOLS.get(text, text.upper())
+    code = SYMBOLS.get(text, text.upper())
     if not _CODE.fullmatch(code):
         raise ValueError(f"currency {text!r} is not a 3-letter code")
     return code
 
 
 def is_currency(text):
-    return bool(_CODE.fullmatch(CURRENCY_SYMBOLS.get(text.strip(), text.strip().upper())))
+    return bool(_CODE.fullmatch(SYMBOLS.get(text.strip(), text.strip().upper())))
