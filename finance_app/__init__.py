@@ -40,17 +40,28 @@ def create_app(config=None, **overrides):
     register_error_handlers(app)
     _protect_forms(app)
 
+    from .admin.routes import api_bp as admin_api_bp
+    from .admin.routes import bp as admin_bp
+    from .agent.routes import api_bp as agent_api_bp
     from .auth.routes import api_bp as auth_api_bp
     from .auth.routes import bp as auth_bp
+    from .charts.routes import api_bp as charts_api_bp
     from .dashboard.routes import bp as dashboard_bp
+    from .explain.routes import api_bp as explain_api_bp
+    from .explain.routes import bp as explain_bp
     from .health.routes import bp as health_bp
     from .ingest.routes import api_bp as ingest_api_bp
     from .ingest.routes import bp as ingest_bp
+    from .openapi import bp as openapi_bp
+    from .suggest.routes import api_bp as suggest_api_bp
+    from .suggest.routes import bp as suggest_bp
     from .transactions.routes import api_bp as transactions_api_bp
     from .transactions.routes import bp as transactions_bp
 
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
-                      transactions_api_bp, ingest_bp, ingest_api_bp):
+                      transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
+                      agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
+                      admin_bp, admin_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli
@@ -63,13 +74,17 @@ def _protect_forms(app):
     """CSRF tokens on every web form post. The JSON API under /api/ authenticates with a
     bearer token or a SameSite=Lax cookie and takes only JSON or multipart bodies, so it is
     exempt as a whole (not view by view, which a new route could forget)."""
+    from flask import request
+
     from .errors import is_api_request
 
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
     @app.before_request
     def csrf_for_forms():
-        if not is_api_request():
+        # No route, no check: an unknown URL must answer 404 like a hidden admin page does,
+        # not a CSRF 400 that would tell them apart.
+        if request.endpoint is not None and not is_api_request():
             csrf.protect()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    JSON,
     Numeric,
     String,
     Text,
@@ -98,7 +99,11 @@ class ImportMapping(Owned, db.Model):
 
 class Transaction(Owned, db.Model):
     __tablename__ = "transactions"
-    __table_args__ = (Index("ix_transactions_user_id_date", "user_id", "date"),)
+    __table_args__ = (
+        Index("ix_transactions_user_id_date", "user_id", "date"),
+        # Duplicate detection on import looks fingerprints up per owner.
+        Index("ix_transactions_user_id_fingerprint", "user_id", "fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     date: Mapped[date] = mapped_column(Date, nullable=False)
@@ -113,7 +118,7 @@ class Transaction(Owned, db.Model):
         Integer, ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
     )
     # Duplicate detection on import: a hash of date, amount and description.
-    fingerprint: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    fingerprint: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
@@ -161,3 +166,43 @@ class GuardEvent(db.Model):
     endpoint: Mapped[Optional[str]] = mapped_column(String(200))
     models: Mapped[str] = mapped_column(String(200), nullable=False)
 
+
+class Cohort(db.Model):
+    """A named group of users that isolation is enabled for as one step of the rollout.
+
+    Users carry their cohort's name; this table lets a cohort exist before it has users.
+    """
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class AuditEvent(db.Model):
+    """One change made on the flag dashboard: who, when, what, before, after and why.
+
+    Admin data, not owned: the actor is kept by id and email so the record outlives the
+    account. A revert is an event of its own that names the event it reverted.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, index=True
+    )
+    actor_id: Mapped[Optional[int]] = mapped_column(Integer)
+    actor_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    action: Mapped[str] = mapped_column(String(50), nullable=False)
+    target: Mapped[str] = mapped_column(String(200), nullable=False)
+    before: Mapped[Optional[dict]] = mapped_column(JSON)
+    after: Mapped[Optional[dict]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    # At most once: two admins reverting the same event at the same time cannot both win.
+    reverted_event_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("audit_events.id"), unique=True
+    )

@@ -5,6 +5,7 @@ its own cache folder and its own flag definitions.
 """
 import re
 import shutil
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -12,11 +13,17 @@ import pytest
 from flask_migrate import upgrade
 
 from finance_app import create_app
+from werkzeug.security import generate_password_hash
+
+import finance_app.auth.service as auth_service
 from finance_app.auth.service import create_user
 from finance_app.extensions import db
 from finance_app.isolation import unscoped
 from finance_app.models import ImportBatch, Transaction
-from tests.support.unleash_server import unleash_server  # noqa: F401
+from tests.support.services import fresh_postgres_database
+
+# Fixtures shared across the tree: a real Unleash server, the browser, the analytics ledger.
+pytest_plugins = ["tests.support.unleash_server", "tests.support.browser", "tests.charts.ledger"]
 
 PASSWORD = "correct horse battery"
 
@@ -32,6 +39,40 @@ def make_app(tmp_path, database_url=None, **overrides):
     )
     settings.update(overrides)
     return create_app("testing", **settings)
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(request, monkeypatch):
+    """Users made by tests hash their password cheaply (scrypt costs ~0.1 s a hash, and most
+    tests sign in several users). Tests about password storage opt out with the marker
+    `real_password_hashing` and get Werkzeug's scrypt, as the app uses."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(auth_service, "hash_password",
+                            lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
+
+
+@contextmanager
+def app_on_fresh_database(tmp_path, backend, migrate=True, **overrides):
+    """An app on a new, empty database — a SQLite file or a PostgreSQL database dropped
+    afterwards — migrated to head unless `migrate` is false."""
+    drop = None
+    if backend == "postgres":
+        url, drop = fresh_postgres_database()
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    app = make_app(tmp_path, database_url=url, **overrides)
+    try:
+        if migrate:
+            with app.app_context():
+                upgrade()
+        yield app
+    finally:
+        app.extensions["flags"].close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if drop is not None:
+            drop()
 
 
 @pytest.fixture(scope="session")
@@ -148,4 +189,3 @@ class People:
 @pytest.fixture
 def people(app):
     return People(app)
-from tests.support.browser import chromium, live_server, new_page, output_dir  # noqa: E402,F401

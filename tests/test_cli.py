@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 from finance_app.extensions import db
 from finance_app.models import Transaction, User
 
+# These tests look at the stored hash: the app's own scrypt, not the quick test hash.
+pytestmark = pytest.mark.real_password_hashing
+
 GOOD_PASSWORD = "a-long-enough-password"
 
 

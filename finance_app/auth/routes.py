@@ -2,11 +2,12 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..api import Body, parse_body
 from ..errors import AppError
 from ..isolation import AUTH, access, current_principal, isolation_on, sign_in, sign_out
+from ..openapi import documented
 from . import service
 from .forms import SignInForm, SignOutForm, SignUpForm
 
@@ -72,6 +73,21 @@ class Credentials(Body):
     password: str = Field(min_length=1, max_length=service.MAX_PASSWORD)
 
 
+class Account(BaseModel):
+    id: int
+    email: str
+    cohort: str
+
+
+class Token(BaseModel):
+    token: str
+
+
+class Me(Account):
+    is_admin: bool
+    isolation: bool
+
+
 def _account_error(exc):
     return AppError(exc.status, "conflict" if exc.status == 409 else "validation_error",
                     exc.message, field=exc.field)
@@ -79,7 +95,9 @@ def _account_error(exc):
 
 @api_bp.post("/auth/signup")
 @access(AUTH)
+@documented(body=Credentials, response=Account, status=201)
 def api_signup():
+    """Create an account (cohort `general`)."""
     body = parse_body(Credentials)
     try:
         user = service.create_user(body.email, body.password)
@@ -90,7 +108,9 @@ def api_signup():
 
 @api_bp.post("/auth/tokens")
 @access(AUTH)
+@documented(body=Credentials, response=Token, status=201)
 def api_create_token():
+    """Exchange email and password for an API token (shown once; send it as a Bearer token)."""
     body = parse_body(Credentials)
     user = service.authenticate(body.email, body.password)
     if user is None:
@@ -100,7 +120,9 @@ def api_create_token():
 
 @api_bp.get("/me")
 @access(AUTH)
+@documented(response=Me)
 def api_me():
+    """Who the caller is, and whether their data is isolated right now."""
     principal = current_principal()
     if principal is None:
         raise AppError(401, "unauthorized", "Sign in first: send a session cookie or an "

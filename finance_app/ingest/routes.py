@@ -19,6 +19,7 @@ from ..errors import AppError
 from ..extensions import cache
 from ..isolation import DATA, access, current_principal
 from ..isolation.cache_keys import import_progress_key
+from ..openapi import documented
 from . import service
 
 bp = Blueprint("ingest", __name__)
@@ -49,7 +50,10 @@ def _mapping_field(raw):
 
 @api_bp.post("")
 @access(DATA)
+@documented(response=service.ImportResult, status=201)
 def api_import():
+    """Import a CSV (multipart field `file`; optional `mapping` JSON and `skip_bad_lines`;
+    `?dry_run=1` checks and previews without writing)."""
     upload = _uploaded_file()
     dry_run = request.args.get("dry_run", "").lower() in TRUE
     result = service.run_import(
@@ -61,12 +65,14 @@ def api_import():
 @api_bp.get("/batches")
 @access(DATA)
 def api_batches():
+    """The caller's import batches, newest first."""
     return jsonify([service.batch_json(b) for b in service.list_batches()])
 
 
 @api_bp.delete("/batches/<int:batch_id>")
 @access(DATA)
 def api_undo(batch_id):
+    """Undo an import: delete the batch and exactly the transactions it added."""
     return jsonify(batch_id=batch_id, deleted=service.undo_batch(batch_id))
 
 

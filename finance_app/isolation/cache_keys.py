@@ -107,8 +107,12 @@ def cached(key, build, timeout=None):
 
 def invalidate_after_write(owner_ids=()):
     """Call after a write commits: the writer's, the owners' and the legacy namespace go stale."""
-    namespaces = {LEGACY_NAMESPACE}
     principal = current_principal()
-    user_ids = set(owner_ids) | ({principal.id} if principal else set())
-    namespaces.update(f"user:{uid}" for uid in user_ids if uid is not None)
+    invalidate_namespaces(set(owner_ids) | ({principal.id} if principal else set()))
+
+
+def invalidate_namespaces(user_ids):
+    """Make the given users' namespaces and the legacy one stale (ops code calls this
+    directly: it has no request principal)."""
+    namespaces = {LEGACY_NAMESPACE} | {f"user:{uid}" for uid in user_ids if uid is not None}
     cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces}, timeout=0)

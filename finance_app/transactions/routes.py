@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from ..api import parse_body, parse_query, validation_error
 from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
+from ..openapi import documented
 from . import service
-from .service import Filters, TransactionIn, TransactionPatch
+from .service import Filters, TransactionIn, TransactionOut, TransactionPage, TransactionPatch
 
 bp = Blueprint("transactions", __name__)
 api_bp = Blueprint("transactions_api", __name__, url_prefix="/api/transactions")
@@ -25,7 +26,9 @@ api_bp = Blueprint("transactions_api", __name__, url_prefix="/api/transactions")
 
 @api_bp.get("")
 @access(DATA)
+@documented(query=Filters, response=TransactionPage)
 def api_list():
+    """The caller's visible transactions, filtered, sorted and paginated."""
     filters = parse_query(Filters)
     items, total = service.list_transactions(filters)
     return jsonify(items=[service.to_json(t) for t in items], total=total,
@@ -34,7 +37,9 @@ def api_list():
 
 @api_bp.post("")
 @access(DATA)
+@documented(body=TransactionIn, response=TransactionOut, status=201)
 def api_create():
+    """Create a transaction owned by the caller."""
     tx = service.create_transaction(parse_body(TransactionIn),
                                     current_app.config["DEFAULT_CURRENCY"])
     return jsonify(service.to_json(tx)), 201
@@ -42,19 +47,25 @@ def api_create():
 
 @api_bp.get("/<int:tx_id>")
 @access(DATA)
+@documented(response=TransactionOut)
 def api_get(tx_id):
+    """One transaction (404 if the caller cannot see it)."""
     return jsonify(service.to_json(service.get_transaction(tx_id)))
 
 
 @api_bp.patch("/<int:tx_id>")
 @access(DATA)
+@documented(body=TransactionPatch, response=TransactionOut)
 def api_update(tx_id):
+    """Change some fields of a transaction."""
     return jsonify(service.to_json(service.update_transaction(tx_id, parse_body(TransactionPatch))))
 
 
 @api_bp.delete("/<int:tx_id>")
 @access(DATA)
+@documented(status=204)
 def api_delete(tx_id):
+    """Delete a transaction."""
     service.delete_transaction(tx_id)
     return "", 204
 

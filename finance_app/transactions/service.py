@@ -9,13 +9,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal, Optional
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, or_, select
 
 from ..api import Body
 from ..extensions import db
 from ..isolation import invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
+from ..months import Month, bounds
 from .money import parse_money
 
 MAX_PAGE = 500
@@ -36,7 +37,7 @@ class Filters(Body):
 
     q: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
-    month: Optional[str] = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: Optional[Month] = None
     start: Optional[date] = None
     end: Optional[date] = None
     min: Optional[Decimal] = None
@@ -79,9 +80,7 @@ def _filtered(stmt, f):
     if f.category:
         stmt = stmt.where(Transaction.category == f.category)
     if f.month:
-        year, month = map(int, f.month.split("-"))
-        first = date(year, month, 1)
-        after = date(year + month // 12, month % 12 + 1, 1)
+        first, after = bounds(f.month)
         stmt = stmt.where(Transaction.date >= first, Transaction.date < after)
     if f.start:
         stmt = stmt.where(Transaction.date >= f.start)
@@ -180,10 +179,31 @@ def delete_transaction(tx_id):
     invalidate_after_write([owner])
 
 
+class TransactionOut(BaseModel):
+    """A transaction as the API returns it (amount as a decimal string)."""
+
+    id: int
+    date: date
+    amount: str
+    currency: str
+    description: str
+    merchant: Optional[str]
+    category: Optional[str]
+    import_batch_id: Optional[int]
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionOut]
+    total: int
+    limit: int
+    offset: int
+
+
 def to_json(tx):
-    return {"id": tx.id, "date": tx.date.isoformat(), "amount": str(tx.amount),
-            "currency": tx.currency, "description": tx.description, "merchant": tx.merchant,
-            "category": tx.category, "import_batch_id": tx.import_batch_id}
+    return TransactionOut(id=tx.id, date=tx.date, amount=str(tx.amount), currency=tx.currency,
+                          description=tx.description, merchant=tx.merchant,
+                          category=tx.category, import_batch_id=tx.import_batch_id
+                          ).model_dump(mode="json")
 
 
 EXPORT_COLUMNS = ("date", "amount", "currency", "description", "merchant", "category")

@@ -7,6 +7,9 @@ from finance_app.models import User
 from tests.conftest import PASSWORD, add_user, csrf_token, login
 
 
+# These tests look at the stored hash: the app's own scrypt, not the quick test hash.
+pytestmark = pytest.mark.real_password_hashing
+
 def user_count(app):
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(User)).scalar()

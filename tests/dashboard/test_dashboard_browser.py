@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: the ledger badge, and the upload panel when empty."""
+"""The dashboard in a real browser (Debian's Chromium, headless): the charts are drawn, the
+ledger badge and explanations show, and a new user gets the upload panel."""
 import pytest
 
 from tests.conftest import PASSWORD, add_user, set_isolation
@@ -6,15 +7,51 @@ from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
+CHARTS = ("trend-chart", "category-chart", "merchant-chart")
 
-def test_dashboard_shows_private_ledger_and_rows(people, new_page, output_dir):
-    set_isolation(people.app, ["staff"])
+# For each canvas: its size on the page, the Chart.js instance drawing it (if any), how many
+# data points that chart holds and draws, and whether any pixel of it was painted.
+CANVAS_REPORT = """() => [...document.querySelectorAll('canvas')].map((canvas) => {
+  const chart = Chart.getChart(canvas);
+  const box = canvas.getBoundingClientRect();
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+  return {
+    id: canvas.id, width: box.width, height: box.height, chart: chart !== undefined,
+    points: chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0,
+    drawn: chart ? chart.data.datasets.reduce(
+      (n, d, i) => n + chart.getDatasetMeta(i).data.length, 0) : 0,
+    painted,
+  };
+})"""
+
+
+def test_the_dashboard_draws_its_charts(ledger, new_page, output_dir):
+    set_isolation(ledger.app, ["staff"])  # Erin (staff) has a private ledger
     page = new_page()
-    sign_in(page, "alice@example.com", PASSWORD)
+    page.emulate_media(reduced_motion="reduce")  # no animation: the screenshot is final
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, "erin@example.com", PASSWORD)
     assert page.locator(".badge.private").inner_text() == "Private ledger"
-    assert page.get_by_text("alice coffee").count() == 1
-    assert page.get_by_text("bob coffee").count() == 0
+    page.wait_for_function("ids => ids.every(id => Chart.getChart(document.getElementById(id)))",
+                           arg=list(CHARTS))
+    report = {canvas["id"]: canvas for canvas in page.evaluate(CANVAS_REPORT)}
+    assert set(report) == set(CHARTS)
+    for name, canvas in report.items():
+        assert canvas["width"] > 100 and canvas["height"] > 100, canvas
+        assert canvas["chart"] and canvas["points"] > 0 and canvas["drawn"] > 0, canvas
+        assert canvas["painted"] > 0, f"{name} is blank"
+    assert page.locator("#month-explanation .headline").inner_text().startswith("In 2024-04")
+    assert page.get_by_text("Frank").count() == 0
+    assert errors == []
     page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
+
+    page.locator("tr", has_text="Espresso beans").get_by_role("link", name="Explain").click()
+    page.wait_for_url("**/explain/transactions/*")
+    assert "3.00× the usual amount" in page.locator("#transaction-explanation").inner_text()
+    page.screenshot(path=str(output_dir / "explain-transaction.png"), full_page=True)
 
 
 def test_new_user_sees_the_upload_panel(app, new_page, output_dir):
@@ -24,4 +61,5 @@ def test_new_user_sees_the_upload_panel(app, new_page, output_dir):
     panel = page.locator("#upload-panel")
     assert panel.is_visible()
     assert panel.locator("input[type=file]").count() == 1
+    assert page.locator("canvas").count() == 0
     page.screenshot(path=str(output_dir / "empty-state.png"), full_page=True)

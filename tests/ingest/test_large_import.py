@@ -5,13 +5,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from finance_app.extensions import db
 from finance_app.models import Transaction
-from tests.conftest import add_user, login, make_app
-from tests.support.services import fresh_postgres_database
+from tests.conftest import add_user, app_on_fresh_database, login
 
 ROWS = 100_000
 
@@ -36,22 +34,8 @@ def big_export(rows=ROWS, seed=7):
 @pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.slow),
                         pytest.param("postgres", marks=[pytest.mark.slow, pytest.mark.postgres])])
 def any_db_app(request, tmp_path):
-    drop = None
-    url = None
-    if request.param == "postgres":
-        url, drop = fresh_postgres_database()
-    app = make_app(tmp_path, database_url=url or f"sqlite:///{tmp_path / 'big.db'}")
-    with app.app_context():
-        upgrade()
-    try:
+    with app_on_fresh_database(tmp_path, request.param) as app:
         yield app
-    finally:
-        app.extensions["flags"].close()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if drop:
-            drop()
 
 
 def test_100k_row_import(any_db_app):

@@ -46,6 +46,39 @@ ROUTE_KINDS = {
     "ingest_api.api_import": DATA,
     "ingest_api.api_batches": DATA,
     "ingest_api.api_undo": DATA,
+    "suggest.index": DATA,
+    "suggest.accept": DATA,
+    "suggest_api.api_list": DATA,
+    "suggest_api.api_accept": DATA,
+    "agent_api.api_tools": PUBLIC,
+    "agent_api.api_run_tool": DATA,
+    "openapi.openapi_document": PUBLIC,
+    # The flag dashboard: admins only (404 for everyone else), aggregates and user lists.
+    "admin.flags": ADMIN,
+    "admin.create_cohort": ADMIN,
+    "admin.cohort_isolation": ADMIN,
+    "admin.move_users": ADMIN,
+    "admin.rollout": ADMIN,
+    "admin.lock": ADMIN,
+    "admin.revert": ADMIN,
+    "admin_api.api_cohorts": ADMIN,
+    "admin_api.api_create_cohort": ADMIN,
+    "admin_api.api_move_users": ADMIN,
+    "admin_api.api_move_user": ADMIN,
+    "admin_api.api_isolation": ADMIN,
+    "admin_api.api_cohort_isolation": ADMIN,
+    "admin_api.api_rollout": ADMIN,
+    "admin_api.api_lock": ADMIN,
+    "admin_api.api_preflight": ADMIN,
+    "admin_api.api_audit": ADMIN,
+    "admin_api.api_revert": ADMIN,
+    "charts_api.api_summary": DATA,
+    "charts_api.api_categories": DATA,
+    "charts_api.api_trends": DATA,
+    "charts_api.api_merchants": DATA,
+    "explain_api.api_month": DATA,
+    "explain_api.api_transaction": DATA,
+    "explain.transaction": DATA,
 }
 
 
@@ -92,4 +125,26 @@ DATA_ROUTES = [
                 covered_by="tests/ingest/test_import_web.py::"
                            "test_another_session_cannot_confirm_my_upload")
       for view in ("upload", "remap", "confirm", "progress")],
+    # The page lists the latest categorised rows it learns from (the fixture has no others).
+    DataRoute("suggest.index", "/suggestions"),
+    DataRoute("suggest.accept", "/suggestions/{row}/accept", shape="row", method="POST",
+              form={"category": "Matrix"}),
+    # The fixture's rows are all categorised, so nothing is suggested: probe the row filter.
+    DataRoute("suggest_api.api_list", "/api/suggestions?transaction_id={row}", shape="row"),
+    DataRoute("suggest_api.api_accept", "/api/suggestions/{row}/accept", shape="row",
+              method="POST", body={"category": "Matrix"}),
+    DataRoute("agent_api.api_run_tool", "/api/agent/tools/search_transactions", method="POST",
+              body={"query": "coffee"}),
+    DataRoute("agent_api.api_run_tool", "/api/agent/tools/top_merchants", method="POST",
+              body={}),
+    # Analytics: merchants and month drivers name the fixture's cafés; the other charts are
+    # numbers only, checked against each user's rows by the named test.
+    DataRoute("charts_api.api_merchants", "/api/charts/merchants?month=2024-11"),
+    *[DataRoute(f"charts_api.api_{view}", f"/api/charts/{view}", shape="covered",
+                covered_by="tests/charts/test_isolation.py::"
+                           "test_isolated_charts_hold_none_of_another_users_rows")
+      for view in ("summary", "categories", "trends")],
+    DataRoute("explain_api.api_month", "/api/explain/month/2024-11"),
+    DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
+    DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),
 ]

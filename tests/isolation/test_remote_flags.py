@@ -3,73 +3,18 @@
 The server is shared by the session, so every test starts from a server without the two
 flags and without the `cohort` context field. The app itself stays on SQLite.
 """
-import shutil
-import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from finance_app.isolation.flags import (
-    COHORT_CONTEXT_FIELD, ISOLATION_FLAG, LOCK_FLAG, FlagServiceError,
+    COHORT_CONTEXT_FIELD, ISOLATION_FLAG, FlagServiceError,
 )
-from tests.conftest import make_app
+from tests.support.unleash_server import (
+    admin, build_app, closed_port, eventually, reset_server,
+)
 
 pytestmark = [pytest.mark.unleash, pytest.mark.postgres]
-
-# Unleash's client API lags its Admin API by up to about a second (see RemoteBackend.refresh).
-PROPAGATION_SECONDS = 10
-
-
-def admin(server, method, path, **kwargs):
-    response = requests.request(method, f"{server.api_url}/admin{path}", timeout=10,
-                                headers={"Authorization": server.admin_token}, **kwargs)
-    return response
-
-
-def served_flags(server):
-    response = requests.get(f"{server.api_url}/client/features", timeout=10,
-                            headers={"Authorization": server.backend_token})
-    response.raise_for_status()
-    return {f["name"]: f for f in response.json()["features"]}
-
-
-def eventually(check, timeout=PROPAGATION_SECONDS, flags=None):
-    """Wait until check() is true, refreshing `flags` (a FlagService) on every round."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if flags is not None:
-            flags.refresh(wait_seconds=2)
-        if check():
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.2)
-
-
-def reset_server(server):
-    for name in (ISOLATION_FLAG, LOCK_FLAG):
-        # Archive, then delete from the archive: the name is free again.
-        admin(server, "DELETE", f"/projects/default/features/{name}")
-        admin(server, "DELETE", f"/archive/{name}")
-    admin(server, "DELETE", f"/context/{COHORT_CONTEXT_FIELD}")
-    assert admin(server, "GET", f"/context/{COHORT_CONTEXT_FIELD}").status_code == 404
-    eventually(lambda: not {ISOLATION_FLAG, LOCK_FLAG} & set(served_flags(server)))
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def build_app(tmp_path, migrated_sqlite, server, url=None):
-    if not (tmp_path / "app.db").exists():
-        shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    return make_app(tmp_path, UNLEASH_URL=url or server.api_url,
-                    UNLEASH_API_TOKEN=server.backend_token,
-                    UNLEASH_ADMIN_TOKEN=server.admin_token, FLAG_REFRESH_SECONDS=1)
-
 
 @pytest.fixture
 def remote_app(tmp_path, migrated_sqlite, unleash_server):

@@ -1,6 +1,7 @@
 """`unleash_server`: a real unleash-server (npm, tests/support/unleash) for the whole session.
 
-It runs `node start.mjs` against its own fresh PostgreSQL database, with an admin and a
+The helpers at the end (admin API calls, reset, an app on the server) serve every test
+that uses it. It runs `node start.mjs` against its own fresh PostgreSQL database, with an admin and a
 backend token made up for the run. Install it once with `npm ci --prefix tests/support/unleash`;
 without it (or without node) the tests that use it skip locally and fail under CI=true.
 """
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from UnleashClient.constants import CLIENT_SPEC_VERSION
 
+from finance_app.isolation.flags import COHORT_CONTEXT_FIELD, ISOLATION_FLAG, LOCK_FLAG
 from tests.support.services import fresh_postgres_database, require
 
 UNLEASH_DIR = Path(__file__).resolve().parent / "unleash"
@@ -95,3 +98,69 @@ def unleash_server(tmp_path_factory):
         if process is not None:
             _stop(process)
         drop_database()
+
+
+# --- helpers for tests that use the server -------------------------------------------------
+
+# Unleash's client API lags its Admin API by up to about a second (see RemoteBackend.refresh).
+PROPAGATION_SECONDS = 10
+
+
+def admin(server, method, path, **kwargs):
+    response = requests.request(method, f"{server.api_url}/admin{path}", timeout=10,
+                                headers={"Authorization": server.admin_token}, **kwargs)
+    return response
+
+
+def served_flags(server, as_sdk=False):
+    """The flags the client API serves. Unleash answers SDKs (requests with an
+    Unleash-Client-Spec header) from a cache that catches up a few seconds later than the
+    plain answer, so `as_sdk` asks the way the app's SDK does."""
+    headers = {"Authorization": server.backend_token}
+    if as_sdk:
+        headers["Unleash-Client-Spec"] = CLIENT_SPEC_VERSION
+    response = requests.get(f"{server.api_url}/client/features", timeout=10, headers=headers)
+    response.raise_for_status()
+    return {f["name"]: f for f in response.json()["features"]}
+
+
+def eventually(check, timeout=PROPAGATION_SECONDS, flags=None):
+    """Wait until check() is true, refreshing `flags` (a FlagService) on every round."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if flags is not None:
+            flags.refresh(wait_seconds=2)
+        if check():
+            return
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.2)
+
+
+def reset_server(server):
+    """Remove both flags and the cohort context field: a shared server, a clean start."""
+    for name in (ISOLATION_FLAG, LOCK_FLAG):
+        # Archive, then delete from the archive: the name is free again.
+        admin(server, "DELETE", f"/projects/default/features/{name}")
+        admin(server, "DELETE", f"/archive/{name}")
+    admin(server, "DELETE", f"/context/{COHORT_CONTEXT_FIELD}")
+    assert admin(server, "GET", f"/context/{COHORT_CONTEXT_FIELD}").status_code == 404
+    # Both views: the next test's app must start from a server without the flags.
+    eventually(lambda: not {ISOLATION_FLAG, LOCK_FLAG} & (
+        set(served_flags(server)) | set(served_flags(server, as_sdk=True))), timeout=30)
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def build_app(tmp_path, migrated_sqlite, server, url=None):
+    """An app (on a copy of the migrated SQLite template) whose flags live on `server`."""
+    from tests.conftest import make_app  # conftest loads this module as a plugin
+
+    if not (tmp_path / "app.db").exists():
+        shutil.copy(migrated_sqlite, tmp_path / "app.db")
+    return make_app(tmp_path, UNLEASH_URL=url or server.api_url,
+                    UNLEASH_API_TOKEN=server.backend_token,
+                    UNLEASH_ADMIN_TOKEN=server.admin_token, FLAG_REFRESH_SECONDS=1)

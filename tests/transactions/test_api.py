@@ -68,6 +68,7 @@ def test_pagination_bounds(dana):
 @pytest.mark.parametrize("query,field", [
     ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
     ("offset=-1", "offset"), ("month=2024-13", "month"), ("month=24-01", "month"),
+    ("month=9999-12", "month"), ("month=0000-01", "month"),
     ("start=2024-02-30", "start"), ("min=abc", "min"), ("sort=password", "sort"),
     ("start=2024-03-01&end=2024-01-01", None), ("min=10&max=1", None),
 ])

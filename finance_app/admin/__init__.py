@@ -1,0 +1,1 @@
+"""The flag dashboard: cohorts, staged isolation with preflight, the audit log and revert."""

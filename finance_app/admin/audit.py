@@ -1,0 +1,112 @@
+"""The audit log: every dashboard change with who, when, what, before, after and why.
+
+A change is recorded *before* it is applied and the record is removed if applying fails, so
+no change can happen without its record. A revert is recorded like any change, naming the
+event it reverts (at most once: the column is unique).
+"""
+from contextlib import contextmanager
+from datetime import timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import AppError
+from ..extensions import db
+from ..isolation import current_principal
+from ..models import AuditEvent
+from .schema import admin_tables_ready, require_admin_tables
+
+TARGET_LENGTH = 200
+
+
+@contextmanager
+def recorded(action, target, before, after, reason, reverts=None):
+    """Record the change, then run the body that applies it; undo the record if it fails."""
+    require_admin_tables()
+    principal = current_principal()
+    event = AuditEvent(actor_id=principal.id, actor_email=principal.email, action=action,
+                       target=target[:TARGET_LENGTH], before=before, after=after, reason=reason,
+                       reverted_event_id=reverts)
+    db.session.add(event)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if reverts is None:
+            raise
+        raise AppError(409, "already_reverted",
+                       f"Event {reverts} has already been reverted.") from None
+    try:
+        yield event
+    except BaseException:
+        db.session.rollback()
+        db.session.delete(db.session.get(AuditEvent, event.id))
+        db.session.commit()
+        raise
+
+
+def event_or_404(event_id):
+    require_admin_tables()
+    event = db.session.get(AuditEvent, event_id)
+    if event is None:
+        raise AppError(404, "not_found", f"No audit event with id {event_id}.")
+    return event
+
+
+def reverting_event(event_id):
+    """The id of the event that reverted `event_id`, or None."""
+    return db.session.execute(
+        select(AuditEvent.id).where(AuditEvent.reverted_event_id == event_id)).scalar()
+
+
+def newest(limit=100, offset=0):
+    """Events newest first, each with the id of the event that reverted it (or None)."""
+    if not admin_tables_ready():
+        return []
+    events = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    ).scalars().all()
+    ids = [e.id for e in events]
+    reverted_by = dict(db.session.execute(
+        select(AuditEvent.reverted_event_id, AuditEvent.id)
+        .where(AuditEvent.reverted_event_id.in_(ids))).all()) if ids else {}
+    return [(event, reverted_by.get(event.id)) for event in events]
+
+
+def to_json(event, reverted_by=None):
+    created = event.created_at
+    if created.tzinfo is None:  # SQLite keeps no zone; every time stored is UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return {
+        "id": event.id, "created_at": created.isoformat(),
+        "actor": {"id": event.actor_id, "email": event.actor_email},
+        "action": event.action, "target": event.target, "summary": summary(event),
+        "before": event.before, "after": event.after, "reason": event.reason,
+        "reverted_event_id": event.reverted_event_id, "reverted_by": reverted_by,
+    }
+
+
+def summary(event):
+    """The change in words, for the log."""
+    before, after = event.before or {}, event.after or {}
+    action, target = event.action, event.target
+    if action == "cohort.isolation":
+        text = f"{'Enabled' if after['enabled'] else 'Disabled'} isolation for cohort {target}"
+        if after.get("forced_checks"):
+            text += f" (forced past: {', '.join(after['forced_checks'])})"
+    elif action == "rollout.percent":
+        text = f"Percentage rollout {before['percent']}% → {after['percent']}%"
+    elif action == "lock":
+        text = f"Emergency lock {'on' if after['on'] else 'off'}"
+    elif action == "users.cohort":
+        moves = sorted({(before["cohorts"][uid], cohort)
+                        for uid, cohort in after["cohorts"].items()})
+        arrows = ", ".join(f"{a} → {b}" for a, b in moves)
+        text = f"Moved {target} ({arrows})"
+    elif action == "cohort.exists":
+        text = f"{'Created' if after['exists'] else 'Removed'} cohort {target}"
+    else:
+        text = f"{action} {target}"
+    if event.reverted_event_id:
+        text = f"Revert of #{event.reverted_event_id}: {text}"
+    return text

@@ -1,0 +1,233 @@
+"""Every change an admin makes on the flag dashboard: applied, audited, revertable.
+
+Flag changes go through `flag_service()`, so the embedded and the remote Unleash backend
+behave the same (remote: the Admin API, read back from Unleash). Cohort moves go through
+`auth.service.change_cohort`, so a moved user's next request already has the new cohort.
+
+A flag service that cannot be reached or refuses (remote backend) raises FlagServiceError,
+which the routes answer with a 503; the change's record is removed with it.
+
+Each change reads the state of its target first; asking for the state it already has changes
+nothing and records nothing. Otherwise it is recorded (who, why, before, after) and applied.
+Changes that isolate more users (enabling a cohort, raising the percentage) run preflight
+first and are refused on a red check unless forced.
+
+While the flag is undefined (a fresh install: isolation on for everyone, failing closed) or
+enabled without any strategy, staged changes are refused: defining the staged flag would
+switch isolation *off* for everyone not named by the change.
+
+Revert restores the state before an event, for that event's target only. It is refused when
+the target has changed since the event (it would silently undo the later change) and when the
+event was already reverted. A revert is itself an event, naming the one it reverted.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from ..auth.service import change_cohort
+from ..errors import AppError
+from ..isolation import flag_service
+from . import audit, cohorts, preflight
+
+CHANGED_SINCE = ("The {what} has changed since event {id} (it is now {current}, the event left "
+                 "it at {recorded}); a revert would undo that later change. Make the change "
+                 "you want directly instead.")
+
+
+def staged_state():
+    """The flag state, if it can take a staged change (see the module docstring)."""
+    state = flag_service().isolation_state()
+    if state["everyone"]:
+        raise AppError(409, "isolation_everywhere", (
+            "Isolation is on for everyone: USE_USER_ISOLATION is not defined (which fails "
+            "closed) or has no strategy. A staged change would switch isolation off for "
+            "everyone it does not name, so none is made. Define the staged flag first "
+            "(an upgraded install gets it with no cohort enabled)."))
+    return state
+
+
+def _preflight_or_refuse(cohort, state, force):
+    """Names of the red checks overridden by `force`; 409 if there are some and no force."""
+    red = preflight.run(cohort, state=state).red_checks()
+    if red and not force:
+        what = f"cohort {cohort}" if cohort else "the percentage rollout"
+        raise AppError(
+            409, "preflight_failed",
+            f"Preflight for {what} has red checks: {' '.join(c.message for c in red)} "
+            "To go ahead anyway, send force with a reason.",
+            checks=[c.to_json() for c in red])
+    return [c.name for c in red]
+
+
+# --- isolation ----------------------------------------------------------------------------
+
+def set_cohort_isolation(cohort, enabled, reason, force=False, reverts=None):
+    state = staged_state()
+    cohorts.require_listed(cohort, state)
+    before = {"enabled": cohort in state["cohorts"]}
+    if before["enabled"] == enabled:
+        return None
+    after = {"enabled": enabled}
+    if enabled:
+        forced = _preflight_or_refuse(cohort, state, force)
+        if forced:
+            after["forced_checks"] = forced
+    with audit.recorded("cohort.isolation", cohort, before, after, reason, reverts) as event:
+        flag_service().enable_cohort(cohort, enabled)
+    return event
+
+
+def set_rollout(percent, reason, force=False, reverts=None):
+    state = staged_state()
+    before = {"percent": state["percent"]}
+    if before["percent"] == percent:
+        return None
+    after = {"percent": percent}
+    if percent > before["percent"]:
+        forced = _preflight_or_refuse(None, state, force)
+        if forced:
+            after["forced_checks"] = forced
+    with audit.recorded("rollout.percent", "rollout", before, after, reason, reverts) as event:
+        flag_service().set_percent(percent)
+    return event
+
+
+def set_lock(on, reason, force=False, reverts=None):
+    before = {"on": flag_service().lock_state()}
+    if before["on"] == on:
+        return None
+    with audit.recorded("lock", "lock", before, {"on": on}, reason, reverts) as event:
+        flag_service().set_lock(on)
+    return event
+
+
+# --- cohorts and users --------------------------------------------------------------------
+
+def create_cohort(name, reason):
+    if name in cohorts.known_cohorts():
+        raise AppError(409, "conflict", f"Cohort {name!r} already exists.")
+    return set_cohort_exists(name, True, reason)
+
+
+def set_cohort_exists(name, exists, reason, force=False, reverts=None):
+    before = {"exists": cohorts.cohort_exists(name)}
+    if before["exists"] == exists:
+        return None
+    with audit.recorded("cohort.exists", name, before, {"exists": exists}, reason,
+                        reverts) as event:
+        if exists:
+            cohorts.add_cohort(name)
+        else:
+            cohorts.remove_cohort(name)
+    return event
+
+
+def move_user(user_id, cohort, reason):
+    user = cohorts.user_or_404(user_id)
+    cohorts.require_known(cohort)
+    return user, move_users([user], cohort, reason)
+
+
+def move_many(cohort, reason, emails=None, domain=None):
+    """Move the users with these emails, or every user of an email domain, to `cohort`.
+
+    Emails with no account are reported, not fatal: the known ones move (one event).
+    """
+    cohorts.require_known(cohort)
+    if domain is not None:
+        users, unknown = cohorts.users_in_domain(domain), []
+    else:
+        users, unknown = cohorts.users_for_emails(emails)
+    report = {
+        "cohort": cohort, "unknown": unknown,
+        "moved": [{"id": u.id, "email": u.email, "from": u.cohort}
+                  for u in users if u.cohort != cohort],
+        "already_there": [u.email for u in users if u.cohort == cohort],
+    }
+    report["event"] = move_users(users, cohort, reason)
+    return report
+
+
+def move_users(users, cohort, reason):
+    """Move users to `cohort`; the event (None if all were there already)."""
+    return set_user_cohorts({str(u.id): cohort for u in users}, reason)
+
+
+def set_user_cohorts(wanted, reason, force=False, reverts=None):
+    """wanted: {user id (str): cohort}. Users that no longer exist are left out."""
+    users = cohorts.users_by_id([int(uid) for uid in wanted])
+    moving = [u for u in users.values() if u.cohort != wanted[str(u.id)]]
+    if not moving:
+        return None
+    moving.sort(key=lambda u: u.email)
+    before = {"cohorts": {str(u.id): u.cohort for u in moving}}
+    after = {"cohorts": {str(u.id): wanted[str(u.id)] for u in moving}}
+    target = (moving[0].email if len(moving) == 1
+              else f"{len(moving)} users: " + ", ".join(u.email for u in moving))
+    with audit.recorded("users.cohort", target, before, after, reason, reverts) as event:
+        for user in moving:
+            change_cohort(user, after["cohorts"][str(user.id)])
+    return event
+
+
+def _current_user_cohorts(after):
+    users = cohorts.users_by_id([int(uid) for uid in after["cohorts"]])
+    return {"cohorts": {str(uid): user.cohort for uid, user in users.items()}}
+
+
+# --- revert -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Revertable:
+    current: Callable   # (target, event.after) -> the target's state now, shaped like `after`
+    restore: Callable   # (target, state, reason, force, reverts) -> the new event or None
+
+
+ACTIONS = {
+    "cohort.isolation": Revertable(
+        lambda target, after: {"enabled": target in flag_service().isolation_state()["cohorts"]},
+        lambda target, state, *rest: set_cohort_isolation(target, state["enabled"], *rest)),
+    "rollout.percent": Revertable(
+        lambda target, after: {"percent": flag_service().isolation_state()["percent"]},
+        lambda target, state, *rest: set_rollout(state["percent"], *rest)),
+    "lock": Revertable(
+        lambda target, after: {"on": flag_service().lock_state()},
+        lambda target, state, *rest: set_lock(state["on"], *rest)),
+    "users.cohort": Revertable(
+        lambda target, after: _current_user_cohorts(after),
+        lambda target, state, *rest: set_user_cohorts(state["cohorts"], *rest)),
+    "cohort.exists": Revertable(
+        lambda target, after: {"exists": cohorts.cohort_exists(target)},
+        lambda target, state, *rest: set_cohort_exists(target, state["exists"], *rest)),
+}
+
+
+def _unchanged(current, recorded):
+    """Whether the state now is what the event left, on every key `current` has (the users
+    of a move that still exist)."""
+    for key, value in current.items():
+        if isinstance(value, dict):
+            if any(recorded[key].get(k) != v for k, v in value.items()):
+                return False
+        elif recorded.get(key) != value:
+            return False
+    return True
+
+
+def revert(event_id, reason, force=False):
+    event = audit.event_or_404(event_id)
+    reverted_by = audit.reverting_event(event.id)
+    if reverted_by is not None:
+        raise AppError(409, "already_reverted",
+                       f"Event {event.id} was already reverted by event {reverted_by}.",
+                       reverted_by=reverted_by)
+    action = ACTIONS[event.action]
+    current = action.current(event.target, event.after)
+    if not _unchanged(current, event.after):
+        raise AppError(409, "changed_since", CHANGED_SINCE.format(
+            what=f"{event.action} of {event.target}", id=event.id, current=current,
+            recorded=event.after), current=current)
+    restored = action.restore(event.target, event.before, reason, force, event.id)
+    if restored is None:
+        raise AppError(409, "nothing_to_revert",
+                       f"Event {event.id} has nothing left to revert (its users are gone).")
+    return restored

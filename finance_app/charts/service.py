@@ -1,0 +1,152 @@
+"""Analytics: the numbers behind the dashboard charts and the assistant's summary tools.
+
+Conventions of every function here:
+- money is a decimal string ("12.34"), months are "YYYY-MM";
+- a row's sign says what it is: amount > 0 is income (refunds included), amount < 0 an
+  expense. `expenses` and every spending `total` are positive magnitudes, and
+  `net = income - expenses`. Amounts are added as recorded, whatever their currency;
+- `category_totals` and `top_merchants` break down spending (expense rows only), so the
+  category totals of a month add up to that month's `expenses`. Uncategorised spending is
+  the entry with `"category": null`; rows without a merchant are left out of `top_merchants`;
+- `monthly_trends(n)` covers the n months ending with the latest month that has visible
+  rows (the current month when there are none), months without rows included as zeros.
+
+Each answer is one SQL aggregate over `scope()`d rows, cached with `cached()` in the
+request's namespace; a write moves that namespace to a new generation, so the next call
+after a write rebuilds.
+"""
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import Integer, Numeric, case, cast, extract, func, select, type_coerce
+
+from ..errors import AppError
+from ..extensions import db
+from ..isolation import cached, scope
+from ..models import Transaction
+from ..months import bounds, current_month, month_of, months_between, representable, shift
+
+MAX_TREND_MONTHS = 36
+MAX_MERCHANTS = 50
+CENT = Decimal("0.01")
+MONEY = Numeric(12, 2)
+
+INCOME = case((Transaction.amount > 0, Transaction.amount), else_=0)
+SPENT = case((Transaction.amount < 0, -Transaction.amount), else_=0)
+
+
+def money_sum(expr):
+    """SUM(expr) as Decimal, 0 over no rows. Typed as money so that SQLite's float sums come
+    back rounded to cents."""
+    return type_coerce(func.coalesce(func.sum(expr), 0), MONEY)
+
+
+def money(value):
+    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def valid_month(month):
+    """`month` if usable, else a 422 naming the field. Routes validate users' months more
+    strictly (`months.Month`); this protects the services from any other caller."""
+    try:
+        return representable(month)
+    except ValueError as exc:
+        raise AppError(422, "validation_error", f"month: {exc}", field="month") from None
+
+
+def in_month(month):
+    first, after = bounds(month)
+    return (Transaction.date >= first) & (Transaction.date < after)
+
+
+def latest_month():
+    """The latest month with a visible row, or None when this ledger is empty."""
+    def build():
+        day = db.session.execute(scope(select(func.max(Transaction.date)))).scalar()
+        return month_of(day) if day else None
+    return cached("summary:latest-month", build)
+
+
+def default_month():
+    return latest_month() or current_month()
+
+
+def month_summary(month):
+    """{month, income, expenses, net, count} of the rows dated in `month`."""
+    valid_month(month)
+
+    def build():
+        income, spent, count = db.session.execute(scope(
+            select(money_sum(INCOME), money_sum(SPENT), func.count(Transaction.id))
+            .where(in_month(month))
+        )).one()
+        return {"month": month, "income": money(income), "expenses": money(spent),
+                "net": money(income - spent), "count": count}
+    return cached(f"summary:{month}", build)
+
+
+def category_totals(month):
+    """[{category, total, count}]: the month's spending per category, largest first;
+    uncategorised spending has category null."""
+    valid_month(month)
+
+    def build():
+        total = money_sum(-Transaction.amount).label("total")
+        rows = db.session.execute(scope(
+            select(Transaction.category, total, func.count(Transaction.id))
+            .where(in_month(month), Transaction.amount < 0)
+            .group_by(Transaction.category)
+            .order_by(total.desc(), Transaction.category.asc().nulls_last())
+        )).all()
+        return [{"category": category, "total": money(spent), "count": count}
+                for category, spent, count in rows]
+    return cached(f"categories:{month}", build)
+
+
+def monthly_trends(months):
+    """[{month, income, expenses, net}] for `months` months, oldest first."""
+    if not 1 <= months <= MAX_TREND_MONTHS:
+        raise AppError(422, "validation_error",
+                       f"months: must be between 1 and {MAX_TREND_MONTHS}", field="months")
+
+    def build():
+        last = default_month()
+        first = shift(last, -(months - 1))
+        year = cast(extract("year", Transaction.date), Integer).label("year")
+        month_no = cast(extract("month", Transaction.date), Integer).label("month_no")
+        rows = db.session.execute(scope(
+            select(year, month_no, money_sum(INCOME), money_sum(SPENT))
+            .where(Transaction.date >= bounds(first)[0], Transaction.date < bounds(last)[1])
+            .group_by(year, month_no)
+        )).all()
+        totals = {f"{y:04d}-{m:02d}": (income, spent) for y, m, income, spent in rows}
+        trend = []
+        for month in months_between(first, last):
+            income, spent = totals.get(month, (0, 0))
+            trend.append({"month": month, "income": money(income), "expenses": money(spent),
+                          "net": money(income - spent)})
+        return trend
+    return cached(f"trends:{months}", build)
+
+
+def top_merchants(month=None, limit=10):
+    """[{merchant, total, count}]: where the money went, by merchant, largest first; for one
+    month, or over all visible rows when `month` is None."""
+    if month is not None:
+        valid_month(month)
+    if not 1 <= limit <= MAX_MERCHANTS:
+        raise AppError(422, "validation_error",
+                       f"limit: must be between 1 and {MAX_MERCHANTS}", field="limit")
+
+    def build():
+        total = money_sum(-Transaction.amount).label("total")
+        stmt = (select(Transaction.merchant, total, func.count(Transaction.id))
+                .where(Transaction.amount < 0, Transaction.merchant.is_not(None))
+                .group_by(Transaction.merchant)
+                .order_by(total.desc(), Transaction.merchant.asc())
+                .limit(limit))
+        if month is not None:
+            stmt = stmt.where(in_month(month))
+        rows = db.session.execute(scope(stmt)).all()
+        return [{"merchant": merchant, "total": money(spent), "count": count}
+                for merchant, spent, count in rows]
+    return cached(f"merchants:{month or 'all'}:{limit}", build)

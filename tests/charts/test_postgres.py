@@ -1,0 +1,32 @@
+"""The analytics and explanations on PostgreSQL: the same answers as the reference (and so
+as on SQLite), isolated and on the shared ledger."""
+import pytest
+
+from tests.charts.ledger import (
+    ALL_ROWS,
+    ERIN_ROWS,
+    Ledger,
+    check_every_chart,
+    check_month_explanations,
+    check_transaction_explanations,
+)
+from tests.conftest import app_on_fresh_database, set_isolation
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def postgres_app(tmp_path):
+    with app_on_fresh_database(tmp_path, "postgres") as app:
+        yield app
+
+
+def test_every_answer_matches_the_reference_on_postgres(postgres_app):
+    ledger = Ledger(postgres_app)
+    for cohorts, rows, ids in ((["staff"], ERIN_ROWS, ledger.erin_ids),
+                               ([], ALL_ROWS, ledger.erin_ids + ledger.frank_ids)):
+        set_isolation(postgres_app, cohorts)
+        erin = ledger.client("erin")
+        check_every_chart(erin, rows)
+        check_month_explanations(erin, rows)
+        check_transaction_explanations(erin, rows, ids)

@@ -1,0 +1,89 @@
+"""The dashboard page: summary cards, chart data, the month's explanation, the latest rows;
+the upload panel for a user with nothing to show; Chart.js served locally."""
+import json
+import re
+
+from tests.charts import ledger as ref
+from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, get
+from tests.conftest import add_user, login, set_isolation
+
+
+def chart_data(page):
+    match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>',
+                      page.text, re.S)
+    assert match, "no chart data on the page"
+    return json.loads(match.group(1))
+
+
+def test_cards_charts_and_explanation_for_the_latest_month(app, ledger):
+    erin = ledger.client("erin")  # isolated (fresh install)
+    page = erin.get("/")
+    assert page.status_code == 200
+    april = ref.summary(ERIN_ROWS, "2024-04")
+    for value in (april["income"], april["expenses"], april["net"]):
+        assert value in page.text
+    assert chart_data(page) == {
+        "trends": get(erin, "/api/charts/trends?months=12"),
+        "categories": ref.categories(ERIN_ROWS, "2024-04"),
+        "merchants": ref.merchants(ERIN_ROWS, "2024-04", 8),
+    }
+    explanation = get(erin, "/api/explain/month/2024-04")
+    assert explanation["headline"] in page.text
+    assert "New recurring charges" in page.text and "Netflix" in page.text
+    for canvas in ("trend-chart", "category-chart", "merchant-chart"):
+        assert f'id="{canvas}"' in page.text
+    assert 'class="badge private"' in page.text
+    assert f'href="/explain/transactions/{ledger.erin_ids[-1]}"' in page.text
+
+
+def test_another_month_and_its_neighbours(app, ledger):
+    erin = ledger.client("erin")
+    page = erin.get("/?month=2024-03")
+    assert ref.summary(ERIN_ROWS, "2024-03")["expenses"] in page.text
+    assert chart_data(page)["categories"] == ref.categories(ERIN_ROWS, "2024-03")
+    assert 'href="/?month=2024-02"' in page.text and 'href="/?month=2024-04"' in page.text
+    # The latest month has no "next" link; an empty month says so instead of drawing.
+    assert 'rel="next"' not in erin.get("/").text
+    empty = erin.get("/?month=2024-02")
+    assert "No spending in 2024-02." in empty.text and 'id="category-chart"' not in empty.text
+
+
+def test_a_bad_month_goes_back_to_the_dashboard_with_a_message(app, ledger):
+    erin = ledger.client("erin")
+    for bad in ("2024-13", "x", "1800-01"):
+        response = erin.get(f"/?month={bad}")
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+        assert "Month: month must" in erin.get("/").text
+
+
+def test_isolated_dashboard_shows_none_of_another_users_rows(app, ledger):
+    set_isolation(app, ["staff"])
+    page = ledger.client("erin").get("/?month=2024-04")
+    assert "Frank" not in page.text and "Sailing" not in page.text
+
+
+def test_shared_dashboard_shows_the_shared_ledger(app, ledger):
+    set_isolation(app, ["staff"])
+    page = ledger.client("frank").get("/?month=2024-04")  # general: shared ledger
+    assert 'class="badge shared"' in page.text
+    assert ref.summary(ALL_ROWS, "2024-04")["expenses"] in page.text
+    assert {m["merchant"] for m in chart_data(page)["merchants"]} >= {"Fresh Market",
+                                                                      "Frank Yacht Club"}
+
+
+def test_a_user_with_nothing_visible_gets_the_upload_panel(app, ledger):
+    add_user(app, "gina@example.com")
+    page = login(app.test_client(), "gina@example.com").get("/")
+    assert page.status_code == 200
+    assert 'id="upload-panel"' in page.text and 'type="file"' in page.text
+    assert "dashboard-data" not in page.text and "<canvas" not in page.text
+
+
+def test_chart_js_is_served_locally(app, ledger):
+    page = ledger.client("erin").get("/")
+    sources = re.findall(r'<script[^>]*src="([^"]+)"', page.text)
+    assert sources == ["/static/vendor/chart.umd.min.js", "/static/dashboard.js"]
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)  # nothing from a CDN
+    library = app.test_client().get("/static/vendor/chart.umd.min.js")
+    assert library.status_code == 200 and b"Chart.js v4" in library.data
+    assert app.test_client().get("/static/dashboard.js").status_code == 200

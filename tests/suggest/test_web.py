@@ -1,0 +1,74 @@
+"""The /suggestions page and its Accept buttons (CSRF forms)."""
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from finance_app.extensions import db
+from finance_app.models import Transaction
+from tests.conftest import add_transactions, add_user, csrf_token, set_isolation
+
+
+def category_of(app, tx_id):
+    with app.app_context():
+        return db.session.execute(
+            select(Transaction.category).where(Transaction.id == tx_id)).scalar_one()
+
+
+def test_page_lists_suggestions_with_accept_buttons(erin):
+    page = erin.client.get("/suggestions")
+    assert page.status_code == 200
+    for description in ("CARD PAYMENT TO TESCO STORES 9911", "PRET A MANGER 0042"):
+        assert description in page.text
+    for tx_id in erin.uncategorised:
+        form = re.search(rf'<form[^>]*action="/suggestions/{tx_id}/accept".*?</form>', page.text,
+                         re.S)
+        assert form and 'name="csrf_token"' in form.group(0)
+        assert f'name="category" value="{erin.expected[tx_id]}"' in form.group(0)
+    assert "learned from 40 categorised transactions in 4 categories" in page.text
+
+
+def test_accept_button_saves_the_shown_category(app, erin):
+    row = erin.uncategorised[1]
+    response = erin.client.post(f"/suggestions/{row}/accept", data={
+        "category": "Transport", "csrf_token": csrf_token(erin.client, "/suggestions")})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/suggestions")
+    assert category_of(app, row) == "Transport"
+    page = erin.client.get("/suggestions")
+    assert "Category “Transport” saved." in page.text
+    assert f"/suggestions/{row}/accept" not in page.text
+
+
+def test_accept_without_csrf_token_writes_nothing(app, erin):
+    row = erin.uncategorised[1]
+    response = erin.client.post(f"/suggestions/{row}/accept", data={"category": "Transport"})
+    assert response.status_code == 400
+    assert category_of(app, row) is None
+
+
+def test_accept_with_a_too_long_category_writes_nothing(app, erin):
+    row = erin.uncategorised[1]
+    response = erin.client.post(f"/suggestions/{row}/accept", data={
+        "category": "x" * 101, "csrf_token": csrf_token(erin.client, "/suggestions")},
+        follow_redirects=True)
+    assert response.status_code == 200 and "at most 100 characters" in response.text
+    assert category_of(app, row) is None
+
+
+def test_accept_on_a_categorised_row_without_category_explains(app, erin):
+    row = erin.categorised[0]
+    response = erin.client.post(f"/suggestions/{row}/accept", data={
+        "csrf_token": csrf_token(erin.client, "/suggestions")}, follow_redirects=True)
+    assert response.status_code == 200 and "already has the category" in response.text
+    assert category_of(app, row) == "Groceries"
+
+
+def test_another_users_row_is_404_when_isolated(app, erin):
+    set_isolation(app, ["staff"])
+    other = add_user(app, "other@example.com", "general")
+    [theirs] = add_transactions(app, other, [(date(2024, 11, 1), "-3.00", "other TESCO", "Tesco")])
+    response = erin.client.post(f"/suggestions/{theirs}/accept", data={
+        "category": "Mine", "csrf_token": csrf_token(erin.client, "/suggestions")})
+    assert response.status_code == 404 and "other TESCO" not in response.text
+    assert category_of(app, theirs) is None
+    assert "other TESCO" not in erin.client.get("/suggestions").text
