@@ -106,9 +106,13 @@ def _cache_settings(config):
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record):
-    # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
+def _sqlite_pragmas(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
+        # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL: readers (other requests, the flag reload) are not blocked while an import
+        # writes; a writer waits up to 5 s for another writer instead of failing at once.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
