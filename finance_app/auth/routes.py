@@ -6,7 +6,9 @@ from pydantic import BaseModel, Field
 
 from ..api import Body, parse_body
 from ..errors import AppError
+from ..extensions import db
 from ..isolation import AUTH, access, current_principal, isolation_on, sign_in, sign_out
+from ..models import User
 from ..openapi import documented
 from . import service
 from .forms import SignInForm, SignOutForm, SignUpForm
@@ -66,6 +68,65 @@ def logout():
     sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# --- settings: API tokens and account deletion ----------------------------------------------
+# Account pages are AUTH routes (they keep working under the emergency data lock), so each
+# one checks the sign-in itself.
+
+def _signed_in_user():
+    principal = current_principal()
+    if principal is None:
+        return None
+    return db.session.get(User, principal.id)
+
+
+@bp.get("/settings")
+@access(AUTH)
+def settings(new_token=None, status=200):
+    user = _signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next="/settings"))
+    return render_template("auth/settings.html", user=user, tokens=service.my_tokens(user.id),
+                           new_token=new_token, form=SignOutForm()), status
+
+
+@bp.post("/settings/tokens")
+@access(AUTH)
+def create_token():
+    user = _signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next="/settings"))
+    name = (request.form.get("name") or "").strip()[:100] or "api"
+    # Shown once, in this response only (never through the session cookie).
+    return settings(new_token=service.issue_token(user, name=name), status=201)
+
+
+@bp.post("/settings/tokens/<int:token_id>/revoke")
+@access(AUTH)
+def revoke_token(token_id):
+    user = _signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next="/settings"))
+    if not service.revoke_token(user.id, token_id):
+        raise AppError(404, "not_found", "You have no token with that id.")
+    flash("Token revoked: it stops working at once.", "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.post("/settings/delete")
+@access(AUTH)
+def delete_account():
+    user = _signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.login", next="/settings"))
+    if service.authenticate(user.email, request.form.get("password")) is None:
+        flash("The password is not right; your account was not deleted.", "error")
+        return settings(status=400)
+    service.delete_account(user)
+    sign_out()
+    flash("Your account and all its data have been deleted.", "info")
+    return redirect(url_for("auth.signup"))
 
 
 class Credentials(Body):

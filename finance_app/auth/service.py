@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..isolation import forget_principal, unscoped
+from ..isolation import forget_principal, scope, unscoped
 from ..isolation.principal import forget_tokens, hash_token
 from ..models import ApiToken, User, normalise_email
 
@@ -76,6 +76,28 @@ def issue_token(user, name="api"):
         db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token)))
         db.session.commit()
     return token
+
+
+def my_tokens(user_id):
+    """The account's API tokens (never their secrets), newest first."""
+    # Tokens are personal whatever the isolation flag: always filtered by owner.
+    return db.session.execute(scope(
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+    )).scalars().all()
+
+
+def revoke_token(user_id, token_id):
+    """Revoke one of the account's tokens; False if it has no such token."""
+    token = db.session.execute(scope(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.id == token_id)
+    )).scalar()
+    if token is None:
+        return False
+    token_hash = token.token_hash
+    db.session.delete(token)
+    db.session.commit()
+    forget_tokens([token_hash])
+    return True
 
 
 def change_password(user, new_password):
