@@ -1,4 +1,5 @@
 """Sign-up, sign-in, sign-out (web) and the JSON auth endpoints."""
+from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -74,40 +75,44 @@ def logout():
 # Account pages are AUTH routes (they keep working under the emergency data lock), so each
 # one checks the sign-in itself.
 
-def _signed_in_user():
-    principal = current_principal()
-    if principal is None:
-        return None
-    return db.session.get(User, principal.id)
+def account_page(view):
+    """The signed-in user's account page: passes the User, or sends the visitor to sign in."""
+    @wraps(view)
+    def with_user(*args, **kwargs):
+        principal = current_principal()
+        user = db.session.get(User, principal.id) if principal else None
+        if user is None:
+            return redirect(url_for("auth.login", next="/settings"))
+        return view(user, *args, **kwargs)
+
+    return with_user
 
 
 @bp.get("/settings")
 @access(AUTH)
-def settings(new_token=None, status=200):
-    user = _signed_in_user()
-    if user is None:
-        return redirect(url_for("auth.login", next="/settings"))
+@account_page
+def settings(user):
+    return _settings_page(user)
+
+
+def _settings_page(user, new_token=None, status=200):
     return render_template("auth/settings.html", user=user, tokens=service.my_tokens(user.id),
                            new_token=new_token, form=SignOutForm()), status
 
 
 @bp.post("/settings/tokens")
 @access(AUTH)
-def create_token():
-    user = _signed_in_user()
-    if user is None:
-        return redirect(url_for("auth.login", next="/settings"))
+@account_page
+def create_token(user):
     name = (request.form.get("name") or "").strip()[:100] or "api"
     # Shown once, in this response only (never through the session cookie).
-    return settings(new_token=service.issue_token(user, name=name), status=201)
+    return _settings_page(user, new_token=service.issue_token(user, name=name), status=201)
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @access(AUTH)
-def revoke_token(token_id):
-    user = _signed_in_user()
-    if user is None:
-        return redirect(url_for("auth.login", next="/settings"))
+@account_page
+def revoke_token(user, token_id):
     if not service.revoke_token(user.id, token_id):
         raise AppError(404, "not_found", "You have no token with that id.")
     flash("Token revoked: it stops working at once.", "success")
@@ -116,13 +121,11 @@ def revoke_token(token_id):
 
 @bp.post("/settings/delete")
 @access(AUTH)
-def delete_account():
-    user = _signed_in_user()
-    if user is None:
-        return redirect(url_for("auth.login", next="/settings"))
+@account_page
+def delete_account(user):
     if service.authenticate(user.email, request.form.get("password")) is None:
         flash("The password is not right; your account was not deleted.", "error")
-        return settings(status=400)
+        return _settings_page(user, status=400)
     service.delete_account(user)
     sign_out()
     flash("Your account and all its data have been deleted.", "info")

@@ -30,7 +30,7 @@ TRUE = {"1", "true", "yes", "on"}
 
 def _uploaded_file():
     upload = request.files.get("file")
-    if upload is None or not upload.filename and not upload.stream:
+    if upload is None:
         raise AppError(400, "bad_request", "Send the CSV file as the multipart field 'file'.")
     return upload
 
@@ -86,6 +86,12 @@ def _upload_dir():
     return folder
 
 
+def _upload_page(error=None, errors=(), status=200):
+    """The upload form with the user's import history, and what went wrong, if anything."""
+    return render_template("ingest/upload.html", error=error, errors=errors,
+                           batches=service.list_batches()), status
+
+
 def _pending(token):
     uploads = session.get("uploads", {})
     if token not in uploads:
@@ -122,8 +128,7 @@ def _preview(token, path, filename, mapping=None, status=200):
         if error.error_code != "file_refused" or mapping is None:
             _forget(token)
             raise error
-        return render_template("ingest/upload.html", error=error.description,
-                               batches=service.list_batches()), 422
+        return _upload_page(error.description, status=422)
     with path.open("rb") as fileobj:
         columns = service.open_upload(fileobj, result.mapping).columns
     return render_template("ingest/preview.html", token=token, filename=filename,
@@ -133,7 +138,7 @@ def _preview(token, path, filename, mapping=None, status=200):
 @bp.get("/import")
 @access(DATA)
 def upload_form():
-    return render_template("ingest/upload.html", batches=service.list_batches())
+    return _upload_page()
 
 
 @bp.post("/import")
@@ -141,8 +146,7 @@ def upload_form():
 def upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render_template("ingest/upload.html", error="Choose a CSV file to upload.",
-                               batches=service.list_batches()), 400
+        return _upload_page("Choose a CSV file to upload.", status=400)
     token = uuid.uuid4().hex
     path = _upload_dir() / f"{current_principal().id}-{token}.csv"
     upload.save(path)
@@ -150,9 +154,7 @@ def upload():
     try:
         return _preview(token, path, upload.filename)
     except AppError as exc:
-        return render_template("ingest/upload.html", error=exc.description,
-                               errors=exc.details.get("errors", []),
-                               batches=service.list_batches()), exc.code
+        return _upload_page(exc.description, exc.details.get("errors", []), exc.code)
 
 
 @bp.post("/import/<token>/preview")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -146,8 +146,6 @@ def _stamp_owner(session, flush_context, instances):
 
 
 def guard_refusals_since(moment):
-    from sqlalchemy import func
-
     return db.session.execute(
         select(func.count()).select_from(GuardEvent).where(GuardEvent.created_at >= moment)
     ).scalar()
