@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from ..errors import AppError
 from ..extensions import db
-from ..isolation import unscoped
 from ..models import Cohort, User, normalise_email
 from .schema import admin_tables_ready, require_admin_tables
 
@@ -39,10 +38,9 @@ def isolation_of(cohort, state):
 
 def members():
     """{cohort: [{id, email}]} for every user, emails in order."""
-    with unscoped("admin: cohort membership"):
-        rows = db.session.execute(
-            select(User.id, User.email, User.cohort).order_by(User.email)
-        ).all()
+    rows = db.session.execute(
+        select(User.id, User.email, User.cohort).order_by(User.email)
+    ).all()
     by_cohort = {}
     for user_id, email, cohort in rows:
         by_cohort.setdefault(cohort, []).append({"id": user_id, "email": email})
@@ -51,8 +49,7 @@ def members():
 
 def known_cohorts():
     """Cohorts in the table or carried by a user."""
-    with unscoped("admin: cohort names"):
-        carried = set(db.session.execute(select(User.cohort).distinct()).scalars())
+    carried = set(db.session.execute(select(User.cohort).distinct()).scalars())
     if not admin_tables_ready():
         return carried
     return carried | set(db.session.execute(select(Cohort.name)).scalars())
@@ -86,8 +83,7 @@ def add_cohort(name):
 
 def remove_cohort(name):
     """Remove an empty cohort from the table (the undo of creating it)."""
-    with unscoped("admin: cohort membership"):
-        users = db.session.execute(select(User.id).where(User.cohort == name).limit(1)).first()
+    users = db.session.execute(select(User.id).where(User.cohort == name).limit(1)).first()
     if users is not None:
         raise AppError(409, "cohort_in_use", f"Cohort {name!r} has users; move them out first.")
     cohort = db.session.execute(select(Cohort).where(Cohort.name == name)).scalar()
@@ -102,17 +98,15 @@ def cohort_exists(name):
 
 
 def user_or_404(user_id):
-    with unscoped("admin: user lookup"):
-        user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id)
     if user is None:
         raise AppError(404, "not_found", f"No user with id {user_id}.")
     return user
 
 
 def users_by_id(user_ids):
-    with unscoped("admin: user lookup"):
-        return {u.id: u for u in db.session.execute(
-            select(User).where(User.id.in_(user_ids))).scalars()}
+    return {u.id: u for u in db.session.execute(
+        select(User).where(User.id.in_(user_ids))).scalars()}
 
 
 def split_emails(pasted):
@@ -128,15 +122,13 @@ def split_emails(pasted):
 
 def users_for_emails(emails):
     """(users found, emails with no account) for a list of normalised emails."""
-    with unscoped("admin: users by email"):
-        found = {u.email: u for u in db.session.execute(
-            select(User).where(User.email.in_(emails))).scalars()}
+    found = {u.email: u for u in db.session.execute(
+        select(User).where(User.email.in_(emails))).scalars()}
     return [found[e] for e in emails if e in found], [e for e in emails if e not in found]
 
 
 def users_in_domain(domain):
-    with unscoped("admin: users by email domain"):
-        return db.session.execute(
-            select(User).where(User.email.endswith("@" + domain, autoescape=True))
-            .order_by(User.email)
-        ).scalars().all()
+    return db.session.execute(
+        select(User).where(User.email.endswith("@" + domain, autoescape=True))
+        .order_by(User.email)
+    ).scalars().all()

@@ -7,6 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..isolation import forget_principal, scope, unscoped
+from ..isolation.scoping import on_behalf_of
 from ..isolation.principal import forget_tokens, hash_token
 from ..models import ApiToken, User, normalise_email
 
@@ -71,8 +72,8 @@ def authenticate(email, password):
 def issue_token(user, name="api"):
     """Create an API token; the token itself is returned once and only its hash is kept."""
     token = "fa_" + secrets.token_urlsafe(32)
-    # The caller has just proved the password; there is no session principal to stamp with.
-    with unscoped("API token issued after a password check", quiet=True):
+    # The caller has just proved the password; there may be no session principal to stamp with.
+    with on_behalf_of(user.id):
         db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token)))
         db.session.commit()
     return token

@@ -18,7 +18,6 @@ from flask import (
 from ..errors import AppError
 from ..extensions import cache
 from ..isolation import DATA, access, current_principal
-from ..isolation.cache_keys import import_progress_key
 from ..openapi import documented
 from . import service
 
@@ -26,6 +25,12 @@ bp = Blueprint("ingest", __name__)
 api_bp = Blueprint("ingest_api", __name__, url_prefix="/api/ingest")
 
 TRUE = {"1", "true", "yes", "on"}
+
+
+def import_progress_key(upload_token):
+    """Rows processed so far by the confirm request of this upload (an internal cache key:
+    a count, never data)."""
+    return f"_import_progress:{upload_token}"
 
 
 def _uploaded_file():

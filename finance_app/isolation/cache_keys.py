@@ -1,12 +1,11 @@
-"""Every cache key the app builds, and their invalidation, in one module.
+"""Every data cache key the app builds, and their invalidation, in one module.
 
-Data keys (anything built from owned rows) come only from `ns_key`: `user:<id>:<key>` when the
+Key names are spelled in `keys.py`. Data keys (anything built from owned rows) come only
+from `ns_key`: `user:<id>:<key>` when the
 request is isolated, plain `<key>` on the legacy shared ledger. A write invalidates the
 writer's namespace, the namespaces of the owners of the rows it touched, and the legacy
 namespace, by moving each namespace to a new generation: `cached()` ignores an entry built
 under an older generation, which works the same on Redis and on the file-system cache.
-
-Internal keys (principals, tokens, generations) start with `_` and are never data.
 """
 import uuid
 
@@ -14,13 +13,8 @@ from flask import current_app
 
 from ..extensions import cache
 from .decision import isolation_on
+from .keys import DATA_KEY_KINDS, LEGACY_NAMESPACE, generation_key, is_legacy_data_key, user_namespace
 from .principal import current_principal
-
-LEGACY_NAMESPACE = "legacy"
-
-# First segment of every data key, so ops can tell legacy data keys from everything else.
-DATA_KEY_KINDS = ("summary", "categories", "trends", "merchants", "explain", "suggest-model",
-                  "dashboard")
 
 
 def ns_key(key):
@@ -28,33 +22,12 @@ def ns_key(key):
     if key.split(":", 1)[0] not in DATA_KEY_KINDS:
         raise ValueError(f"unregistered data key kind in {key!r}; add it to DATA_KEY_KINDS")
     if isolation_on():
-        return f"user:{current_principal().id}:{key}"
+        return f"{user_namespace(current_principal().id)}:{key}"
     return key
 
 
 def namespace_of_request():
-    return f"user:{current_principal().id}" if isolation_on() else LEGACY_NAMESPACE
-
-
-def generation_key(namespace):
-    return f"_gen:{namespace}"
-
-
-def principal_key(user_id):
-    return f"_principal:{user_id}"
-
-
-def token_key(token_hash):
-    return f"_token:{token_hash}"
-
-
-def import_progress_key(upload_token):
-    return f"_import_progress:{upload_token}"
-
-
-def is_legacy_data_key(key):
-    """A data key outside any user namespace: built for the shared ledger."""
-    return key.split(":", 1)[0] in DATA_KEY_KINDS
+    return user_namespace(current_principal().id) if isolation_on() else LEGACY_NAMESPACE
 
 
 def iter_cache_keys(batch=1000):
@@ -114,5 +87,5 @@ def invalidate_after_write(owner_ids=()):
 def invalidate_namespaces(user_ids):
     """Make the given users' namespaces and the legacy one stale (ops code calls this
     directly: it has no request principal)."""
-    namespaces = {LEGACY_NAMESPACE} | {f"user:{uid}" for uid in user_ids if uid is not None}
+    namespaces = {LEGACY_NAMESPACE} | {user_namespace(uid) for uid in user_ids if uid is not None}
     cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces}, timeout=0)

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from ..errors import AppError
 from ..extensions import cache, db
 from ..models import ApiToken, User
+from .escape import unscoped
+from .keys import principal_key, token_key
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,6 @@ def _principal_from_bearer(header):
 
 
 def principal_for(user_id):
-    from .cache_keys import principal_key
-
     key = principal_key(user_id)
     cached = cache.get(key)
     if cached is not None:
@@ -84,9 +84,6 @@ def principal_for(user_id):
 
 
 def user_id_for_token(token):
-    from .cache_keys import token_key
-    from .scoping import unscoped
-
     token_hash = hash_token(token)
     key = token_key(token_hash)
     user_id = cache.get(key)
@@ -117,12 +114,8 @@ def sign_out():
 
 def forget_principal(user_id):
     """Drop the cached principal: the user's next request sees the change (or the deletion)."""
-    from .cache_keys import principal_key
-
     cache.delete(principal_key(user_id))
 
 
 def forget_tokens(token_hashes):
-    from .cache_keys import token_key
-
     cache.delete_many(*[token_key(h) for h in token_hashes])

@@ -8,7 +8,9 @@
   in a request where isolation is on, unless the statement went through `scope()` or runs
   inside `unscoped(reason)`, the one named, logged escape hatch (admin aggregates, ops).
 - Creates are stamped with the signed-in user whatever the flag; a row can never be created
-  for, or moved to, another user from a request.
+  for, or moved to, another user from a request. Where a request acts for a user who has
+  just proved who they are but is not signed in yet (a token issued for email and
+  password), `on_behalf_of(user_id)` names that user for the stamp.
 """
 import logging
 from contextlib import contextmanager
@@ -23,12 +25,13 @@ from ..errors import AppError
 from ..extensions import db
 from ..models import GuardEvent, Owned, utcnow
 from .decision import isolation_on
+from .escape import unscoped, unscoped_reason
 from .principal import current_principal
 
 log = logging.getLogger(__name__)
 
 SCOPED = "isolation_scoped"
-_unscoped_reason = ContextVar("unscoped_reason", default=None)
+_acting_for = ContextVar("acting_for", default=None)
 
 
 class IsolationViolation(RuntimeError):
@@ -37,19 +40,6 @@ class IsolationViolation(RuntimeError):
 
 def owned_tables():
     return {m.local_table.name for m in db.Model.registry.mappers if issubclass(m.class_, Owned)}
-
-
-@contextmanager
-def unscoped(reason, quiet=False):
-    """Run reads of owned rows without scope(): for admin aggregates and ops only."""
-    if not reason:
-        raise ValueError("unscoped() needs a reason")
-    (log.debug if quiet else log.info)("unscoped access: %s", reason)
-    token = _unscoped_reason.set(reason)
-    try:
-        yield
-    finally:
-        _unscoped_reason.reset(token)
 
 
 def scope(stmt):
@@ -65,6 +55,17 @@ def scope(stmt):
     return stmt.options(
         with_loader_criteria(Owned, lambda cls: cls.user_id == user_id, include_aliases=True)
     ).execution_options(**{SCOPED: True})
+
+
+@contextmanager
+def on_behalf_of(user_id):
+    """Creates inside are stamped with `user_id`, not the signed-in principal (if any): for a
+    request that has just checked this user's credentials (reads still need scope())."""
+    token = _acting_for.set(user_id)
+    try:
+        yield
+    finally:
+        _acting_for.reset(token)
 
 
 def owned_or_404(model, row_id):
@@ -95,7 +96,7 @@ def _guard(state):
     # A refresh of an object already in the session re-reads a row the request already had.
     if state.is_column_load or state.execution_options.get(SCOPED):
         return
-    if _unscoped_reason.get() is not None or not has_request_context():
+    if unscoped_reason() is not None or not has_request_context():
         return
     touched = _tables_in(state) & owned_tables()
     if not touched or not isolation_on():
@@ -128,17 +129,19 @@ def _count_refusal(user_id, tables):
 
 @event.listens_for(Session, "before_flush")
 def _stamp_owner(session, flush_context, instances):
-    if not has_request_context() or _unscoped_reason.get() is not None:
+    if not has_request_context() or unscoped_reason() is not None:
         return
-    principal = None
+    owner_id = None
     for obj in session.new:
         if isinstance(obj, Owned):
-            principal = principal or current_principal()
-            if principal is None:
+            if owner_id is None:
+                principal = current_principal()
+                owner_id = _acting_for.get() or (principal.id if principal else None)
+            if owner_id is None:
                 raise IsolationViolation("an owned row cannot be created without a signed-in user")
             if obj.user_id is None:
-                obj.user_id = principal.id
-            elif obj.user_id != principal.id:
+                obj.user_id = owner_id
+            elif obj.user_id != owner_id:
                 raise IsolationViolation("an owned row can only be created for the signed-in user")
     for obj in session.dirty:
         if isinstance(obj, Owned) and inspect(obj).attrs.user_id.history.has_changes():

@@ -168,7 +168,7 @@ def test_unknown_ids_are_404(dana):
 def test_writes_invalidate_cached_views(app, dana):
     """A write moves the writer's namespace to a new generation."""
     from finance_app.extensions import cache
-    from finance_app.isolation.cache_keys import generation_key
+    from finance_app.isolation.keys import generation_key
 
     with app.app_context():
         before = cache.get(generation_key(f"user:{dana.user_id}"))
