@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     JSON,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -45,6 +46,8 @@ class Owned:
 
 class User(db.Model):
     __tablename__ = "users"
+    # Not RETURNING server defaults on insert: rollout_bucket may not exist yet (see there).
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
@@ -54,6 +57,14 @@ class User(db.Model):
     )
     is_admin: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default="0"
+    )
+    # The user's bucket (1-100) of USE_USER_ISOLATION's percentage rollout, as the Unleash
+    # SDK computes it, so SQL can tell who is isolated (isolation/visibility.py). Set right
+    # after insert; 0 (not computed) counts as inside every percentage: fails closed.
+    # Deferred, and left to the server default on insert, so that this release's ops
+    # commands still read and create users mid-upgrade, before migration 0010 adds it.
+    rollout_bucket: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="0", deferred=True
     )
     # Bumped on a password change: sessions signed in before it stop working.
     auth_version: Mapped[int] = mapped_column(

@@ -79,6 +79,9 @@ class RevertIn(Reasoned):
 
 class PreflightQuery(Body):
     cohort: Optional[str] = Field(default=None, max_length=64)
+    percent: Optional[int] = Field(
+        default=None, ge=0, le=100,
+        description="Without a cohort: the percentage to raise to (default 100).")
 
 
 class AuditQuery(Body):

@@ -36,6 +36,12 @@ CHANGED_SINCE = ("The {what} has changed since event {id} (it is now {current}, 
 def staged_state():
     """The flag state, if it can take a staged change (see the module docstring)."""
     state = flag_service().isolation_state()
+    if not state["translatable"]:
+        raise AppError(409, "untranslatable_flag", (
+            "USE_USER_ISOLATION holds what the app cannot translate into SQL "
+            f"({state['untranslatable_reason']}); a staged change would overwrite it. Remove "
+            "it in Unleash first (meanwhile the shared ledger shows only unowned rows and each "
+            "viewer's own)."))
     if state["everyone"]:
         raise AppError(409, "isolation_everywhere", (
             "Isolation is on for everyone: USE_USER_ISOLATION is not defined (which fails "
@@ -45,9 +51,9 @@ def staged_state():
     return state
 
 
-def _preflight_or_refuse(cohort, state, force):
+def _preflight_or_refuse(cohort, state, force, percent=None):
     """Names of the red checks overridden by `force`; 409 if there are some and no force."""
-    red = preflight.run(cohort, state=state).red_checks()
+    red = preflight.run(cohort, state=state, percent=percent).red_checks()
     if red and not force:
         what = f"cohort {cohort}" if cohort else "the percentage rollout"
         raise AppError(
@@ -83,7 +89,7 @@ def set_rollout(percent, reason, force=False, reverts=None):
         return None
     after = {"percent": percent}
     if percent > before["percent"]:
-        forced = _preflight_or_refuse(None, state, force)
+        forced = _preflight_or_refuse(None, state, force, percent)
         if forced:
             after["forced_checks"] = forced
     with audit.recorded("rollout.percent", "rollout", before, after, reason, reverts) as event:

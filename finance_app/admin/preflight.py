@@ -1,10 +1,21 @@
-"""Preflight: what enabling isolation for a cohort would change, and whether to do it now.
+"""Preflight: what enabling isolation for a cohort (or raising the percentage) would change,
+and whether to do it now.
 
-For a cohort (or, with no cohort, everyone a percentage rollout can reach: the users outside
-the enabled cohorts), each user's view today: isolated users see their own rows; the others
-see the whole shared ledger, so `would_vanish` = rows they see now that are not theirs
-(other users' rows and unowned ones). Then the checks, each green, amber or red:
+Isolation is two-sided: an isolated user sees only their own rows, and the shared ledger of
+everyone else leaves those rows out. So a step changes two views:
+- the users it isolates stop seeing the shared ledger: each one's `would_vanish` = rows they
+  see today that are not theirs (unowned rows and other non-isolated owners' rows);
+- the users who stay on the shared ledger stop seeing the newly isolated users' rows.
 
+Who is isolated now comes from the flag definition the backend holds, through the same
+visibility rule that `scope()` runs as SQL (isolation/visibility.py). For a cohort the step
+isolates its users; for a percentage `p` (default: 100, everyone a percentage can reach) the
+users outside the enabled cohorts whose rollout bucket is within `p`.
+
+Then the checks, each green, amber or red:
+- translatable — red when the definition holds something the app cannot translate into SQL
+  (a strategy added in Unleash's own UI): the shared ledger is then restricted to unowned
+  rows and each viewer's own, and staged changes are refused until it is removed.
 - unowned_rows — red when any transaction or import batch has no owner (possible before
   migration 0003): nobody isolated sees them, so they would vanish for everyone enabled.
   Fix: `flask isolation backfill`.
@@ -17,13 +28,14 @@ see the whole shared ledger, so `would_vanish` = rows they see now that are not 
 - legacy_cache_keys — amber when legacy (shared-namespace) data keys are in the cache:
   isolated users never read them, but they hold shared data until purged
   (`flask cache purge-legacy`).
-- rows_vanish — amber when any of the users would stop seeing rows they see today (expected
-  when leaving the shared ledger, but they should be told); green when nobody loses a row.
+- rows_vanish — amber when a user the step isolates would stop seeing rows they see today.
+- others_lose_rows — amber when users who stay on the shared ledger would stop seeing rows
+  of the users the step isolates (expected, but they should be told).
 
 The verdict is the worst check. Enabling a cohort (or raising the percentage) with a red
 check is refused unless forced, with a reason, which the audit log keeps.
 
-Facts that do not depend on the cohort are gathered once (`gather_facts`) so the dashboard
+Facts that do not depend on the step are gathered once (`gather_facts`) so the dashboard
 can run preflight for every cohort without repeating them.
 """
 from dataclasses import dataclass, field
@@ -31,12 +43,13 @@ from datetime import datetime, timedelta, timezone
 
 from alembic.script import ScriptDirectory
 from flask import current_app
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, literal, select, text
 
 from ..extensions import db
 from ..isolation import flag_service, unscoped
 from ..isolation.cache_keys import legacy_data_keys
 from ..isolation.scoping import guard_refusals_since
+from ..isolation.visibility import has_bucket_column
 from ..models import ImportBatch, Transaction, User
 
 GREEN, AMBER, RED = "green", "amber", "red"
@@ -58,20 +71,33 @@ class Check:
 
 @dataclass
 class Facts:
-    total_rows: int
-    own_rows: dict        # user id -> rows they own
+    users: list           # (id, email, cohort, rollout_bucket) of every user
+    own_rows: dict        # user id -> transactions they own
     unowned: dict         # table -> rows without an owner
+    rule: object          # the visibility rule of the definition the backend holds
     revision: str
     head: str
     not_null_applied: bool
     legacy_cache_keys: int
     guard_refusals: int
 
+    def isolated_now(self, user):
+        return bool(self.rule.isolates(user))
+
+    @property
+    def shared_rows(self):
+        """Transactions on the shared ledger now (every non-isolated user sees them all)."""
+        if not self.rule.translatable:
+            return self.unowned["transactions"]  # it fails closed: unowned and one's own
+        return self.unowned["transactions"] + sum(
+            self.own_rows.get(u.id, 0) for u in self.users if not self.isolated_now(u))
+
 
 @dataclass
 class Report:
     cohort: str
     users: list
+    others: dict          # {users still on the shared ledger after, rows leaving it}
     checks: list = field(default_factory=list)
 
     @property
@@ -84,6 +110,7 @@ class Report:
     def to_json(self, facts):
         return {
             "cohort": self.cohort, "verdict": self.verdict, "users": self.users,
+            "shared_ledger_after": self.others,
             "checks": [c.to_json() for c in self.checks],
             "unowned_rows": facts.unowned, "legacy_cache_keys": facts.legacy_cache_keys,
             "guard_refusals_24h": facts.guard_refusals,
@@ -105,47 +132,70 @@ def migration_state():
 
 def gather_facts():
     with unscoped("admin: preflight row counts"):
-        total = db.session.execute(select(func.count()).select_from(Transaction)).scalar()
         own = dict(db.session.execute(
             select(Transaction.user_id, func.count()).where(Transaction.user_id.is_not(None))
             .group_by(Transaction.user_id)).all())
         unowned = {model.__tablename__: db.session.execute(
             select(func.count()).select_from(model).where(model.user_id.is_(None))).scalar()
             for model in UNOWNED_MODELS}
+    # Mid-upgrade there are no buckets yet: 0 counts as inside every percentage (fails closed).
+    bucket = (User.rollout_bucket if has_bucket_column(db.session.connection())
+              else literal(0).label("rollout_bucket"))
+    users = db.session.execute(
+        select(User.id, User.email, User.cohort, bucket).order_by(User.email)).all()
     revision, head, applied = migration_state()
     return Facts(
-        total_rows=total, own_rows=own, unowned=unowned, revision=revision, head=head,
-        not_null_applied=applied, legacy_cache_keys=sum(1 for _ in legacy_data_keys()),
+        users=users, own_rows=own, unowned=unowned, rule=flag_service().isolation_rule(),
+        revision=revision, head=head, not_null_applied=applied,
+        legacy_cache_keys=sum(1 for _ in legacy_data_keys()),
         guard_refusals=guard_refusals_since(datetime.now(timezone.utc) - GUARD_WINDOW),
     )
 
 
-def affected_users(cohort, state):
-    """The cohort's users; with no cohort, everyone outside the enabled cohorts."""
-    stmt = select(User.id, User.email, User.cohort).order_by(User.email)
+def _step(cohort, percent, state):
+    """(users the step concerns, predicate: isolated once the step is taken)."""
     if cohort is not None:
-        stmt = stmt.where(User.cohort == cohort)
-    elif state["cohorts"]:
-        stmt = stmt.where(User.cohort.not_in(state["cohorts"]))
-    return db.session.execute(stmt).all()
+        return (lambda u: u.cohort == cohort), (lambda u: u.cohort == cohort)
+    percent = 100 if percent is None else percent
+    outside = lambda u: u.cohort not in state["cohorts"]  # noqa: E731
+    return outside, (lambda u: outside(u) and u.rollout_bucket <= percent)
 
 
-def run(cohort=None, facts=None, state=None):
-    """The preflight report for enabling `cohort` (None: raising the percentage)."""
+def run(cohort=None, facts=None, state=None, percent=None):
+    """The preflight report for enabling `cohort` (None: raising the percentage to
+    `percent`, default 100)."""
     facts = facts or gather_facts()
-    flags = flag_service()
-    state = state or flags.isolation_state()
-    users = []
-    for user_id, email, user_cohort in affected_users(cohort, state):
-        isolated = flags.isolation_for(user_id, user_cohort)
-        own = facts.own_rows.get(user_id, 0)
-        visible = own if isolated else facts.total_rows
-        users.append({"id": user_id, "email": email, "isolated_now": isolated,
-                      "own_rows": own, "visible_rows": visible, "would_vanish": visible - own})
-    return Report(cohort=cohort, users=users, checks=[
-        _unowned_check(facts), _migration_check(facts), _guard_check(facts),
-        _legacy_keys_check(facts), _vanish_check(users),
-    ])
+    state = state or flag_service().isolation_state()
+    concerned, isolated_by_step = _step(cohort, percent, state)
+    shared = facts.shared_rows
+    users, leaving = [], 0
+    for user in facts.users:
+        if not concerned(user):
+            continue
+        isolated = facts.isolated_now(user)
+        own = facts.own_rows.get(user.id, 0)
+        newly = not isolated and isolated_by_step(user)
+        visible = own if isolated else shared
+        leaving += own if newly else 0
+        users.append({"id": user.id, "email": user.email, "isolated_now": isolated,
+                      "isolated_after": isolated or isolated_by_step(user), "own_rows": own,
+                      "visible_rows": visible, "would_vanish": visible - own if newly else 0})
+    staying = sum(1 for u in facts.users
+                  if not facts.isolated_now(u) and not isolated_by_step(u))
+    return Report(cohort=cohort, users=users, others={"users": staying, "rows_leaving": leaving},
+                  checks=[_translatable_check(facts), _unowned_check(facts),
+                          _migration_check(facts), _guard_check(facts),
+                          _legacy_keys_check(facts), _vanish_check(users),
+                          _others_check(staying, leaving)])
+
+
+def _translatable_check(facts):
+    if facts.rule.translatable:
+        return Check("translatable", GREEN, "The flag definition translates into SQL.")
+    return Check("translatable", RED,
+                 f"USE_USER_ISOLATION holds what the app cannot translate into SQL "
+                 f"({facts.rule.reason}), so the shared ledger shows only unowned rows and "
+                 "each viewer's own. Remove that strategy in Unleash.")
 
 
 def _unowned_check(facts):
@@ -191,8 +241,17 @@ def _vanish_check(users):
         return Check("rows_vanish", GREEN, "No users would be affected.")
     losing = [u for u in users if u["would_vanish"]]
     if not losing:
-        return Check("rows_vanish", GREEN, "Nobody would lose sight of any row.")
+        return Check("rows_vanish", GREEN, "Nobody isolated by this step loses sight of a row.")
     rows = sum(u["would_vanish"] for u in losing)
     return Check("rows_vanish", AMBER,
                  f"{len(losing)} of {len(users)} user(s) would stop seeing {rows} row(s) of the "
                  "shared ledger that are not theirs.")
+
+
+def _others_check(staying, leaving):
+    if not leaving or not staying:
+        return Check("others_lose_rows", GREEN,
+                     "Nobody on the shared ledger loses sight of a row.")
+    return Check("others_lose_rows", AMBER,
+                 f"{leaving} row(s) of the users this step isolates leave the shared ledger: "
+                 f"the {staying} user(s) still on it stop seeing them.")

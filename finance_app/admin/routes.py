@@ -128,7 +128,8 @@ def api_preflight():
     state = flag_service().isolation_state()
     if query.cohort is not None:
         cohorts.require_listed(query.cohort, state)
-    return jsonify(preflight.run(query.cohort, facts=facts, state=state).to_json(facts))
+    return jsonify(preflight.run(query.cohort, facts=facts, state=state,
+                                 percent=query.percent).to_json(facts))
 
 
 @api_bp.get("/audit")

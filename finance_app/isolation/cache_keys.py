@@ -1,33 +1,44 @@
 """Every data cache key the app builds, and their invalidation, in one module.
 
 Key names are spelled in `keys.py`. Data keys (anything built from owned rows) come only
-from `ns_key`: `user:<id>:<key>` when the
-request is isolated, plain `<key>` on the legacy shared ledger. A write invalidates the
-writer's namespace, the namespaces of the owners of the rows it touched, and the legacy
-namespace, by moving each namespace to a new generation: `cached()` ignores an entry built
-under an older generation, which works the same on Redis and on the file-system cache.
+from `ns_key`: `user:<id>:<key>` when the request's rows are personal (isolated, or a shared
+ledger that fails closed to the viewer's own rows), plain `<key>` on the shared ledger.
+
+Two things make an entry stale:
+- a write moves the writer's namespace, the namespaces of the owners of the rows it
+  touched, and the shared one to a new generation (so do cohort moves and account
+  deletions); `cached()` ignores an entry built under an older generation, which works the
+  same on Redis and on the file-system cache;
+- on the shared ledger, a change of who is isolated: an entry remembers the digest of the
+  visibility rule it was built under, and one built under another rule is rebuilt, so an
+  aggregate that still counts a newly isolated user's rows is never served.
 """
 import uuid
 
 from flask import current_app
 
 from ..extensions import cache
-from .decision import isolation_on
+from .decision import isolation_on, visibility_rule
 from .keys import DATA_KEY_KINDS, LEGACY_NAMESPACE, generation_key, is_legacy_data_key, user_namespace
 from .principal import current_principal
+
+
+def _personal():
+    """Whether this request's rows are the viewer's own only (never shared with others)."""
+    return isolation_on() or not visibility_rule().translatable
 
 
 def ns_key(key):
     """The cache key for `key` under this request's isolation decision."""
     if key.split(":", 1)[0] not in DATA_KEY_KINDS:
         raise ValueError(f"unregistered data key kind in {key!r}; add it to DATA_KEY_KINDS")
-    if isolation_on():
+    if _personal():
         return f"{user_namespace(current_principal().id)}:{key}"
     return key
 
 
 def namespace_of_request():
-    return user_namespace(current_principal().id) if isolation_on() else LEGACY_NAMESPACE
+    return user_namespace(current_principal().id) if _personal() else LEGACY_NAMESPACE
 
 
 def iter_cache_keys(batch=1000):
@@ -66,14 +77,16 @@ def cached(key, build, timeout=None):
     """Return the value cached under `ns_key(key)`, building (and storing) it when stale."""
     full_key = ns_key(key)
     generation_k = generation_key(namespace_of_request())
+    # Personal rows do not depend on who else is isolated; the shared ledger does.
+    rule = "" if _personal() else visibility_rule().digest
     generation, entry = cache.get_many(generation_k, full_key)
-    if entry is not None and generation is not None and entry[0] == generation:
-        return entry[1]
+    if entry is not None and generation is not None and entry[:2] == (generation, rule):
+        return entry[2]
     if generation is None:
         generation = uuid.uuid4().hex
         cache.set(generation_k, generation, timeout=0)
     value = build()
-    cache.set(full_key, (generation, value),
+    cache.set(full_key, (generation, rule, value),
               timeout=timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"])
     return value
 

@@ -3,6 +3,8 @@
 `isolation_on()` evaluates USE_USER_ISOLATION once for the signed-in principal and memoises it
 on `g`: queries, cache keys and the response all follow that decision even if the flag flips
 mid-request. With no principal the answer is ON, so nothing anonymous can see shared rows.
+`visibility_rule()` is the same definitions as SQL (who else is isolated), also once per
+request.
 """
 from flask import current_app, g
 
@@ -21,6 +23,14 @@ def isolation_on():
             else flag_service().isolation_for(principal.id, principal.cohort)
         )
     return g.isolation_on
+
+
+def visibility_rule():
+    """Who USE_USER_ISOLATION isolates, as SQL (visibility.py): whose rows the shared ledger
+    must leave out."""
+    if "visibility_rule" not in g:
+        g.visibility_rule = flag_service().visibility_rule()
+    return g.visibility_rule
 
 
 def data_lock_engaged():

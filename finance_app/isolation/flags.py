@@ -28,6 +28,7 @@ from UnleashClient.constants import ETAG, FEATURES_URL
 from UnleashClient.utils import InstanceAllowType
 
 from ..models import FlagDefinition
+from .visibility import rule_for, rule_from_payload
 
 log = logging.getLogger(__name__)
 
@@ -82,30 +83,9 @@ def _feature(name, enabled, strategies, type_="release"):
 
 
 def isolation_state(feature):
-    """Read enabled cohorts and the percentage back from a feature definition (or None)."""
-    if feature is None:
-        return {"defined": False, "cohorts": [], "percent": 0, "everyone": True}
-    cohorts, percent, everyone = set(), 0, False
-    if feature.get("enabled"):
-        strategies = feature.get("strategies") or []
-        if not strategies:
-            everyone = True
-        for strategy in strategies:
-            constraints = strategy.get("constraints") or []
-            rollout = int((strategy.get("parameters") or {}).get("rollout", 100))
-            cohort_values = [
-                value for c in constraints
-                if c.get("contextName") == COHORT_CONTEXT_FIELD and c.get("operator") == "IN"
-                and not c.get("inverted") for value in c.get("values", [])
-            ]
-            if cohort_values and rollout == 100:
-                cohorts.update(cohort_values)
-            elif not constraints and strategy.get("name") in ("flexibleRollout", "gradualRolloutUserId"):
-                percent = max(percent, rollout)
-            elif not constraints and strategy.get("name") == "default":
-                everyone = True
-    return {"defined": True, "cohorts": sorted(cohorts), "percent": 100 if everyone else percent,
-            "everyone": everyone}
+    """The dashboard's reading of a definition (or None): enabled cohorts, percentage, whether
+    everyone is isolated, and whether the app can translate it into SQL (visibility.py)."""
+    return {"defined": feature is not None, **rule_for(feature).state()}
 
 
 def lock_state(feature):
@@ -114,18 +94,24 @@ def lock_state(feature):
 
 # --- backends -----------------------------------------------------------------------------
 
+def _ignore_definitions(payload):
+    pass
+
+
 class DatabaseDefinitionsCache(BaseCache):
     """The SDK's cache, answering the feature payload from the `flag_definitions` table.
 
     Only the SDK's background reload calls `get(FEATURES_URL)`; request threads evaluate on
-    the engine's in-memory state.
+    the engine's in-memory state. Every payload handed to the SDK also goes to
+    `on_definitions`, so the SQL visibility rule follows the same definitions.
     """
 
     bootstrapped = True
 
-    def __init__(self, engine):
+    def __init__(self, engine, on_definitions=_ignore_definitions):
         self._engine = engine
         self._other = {}
+        self.on_definitions = on_definitions
         self.last_sync = None
         self.last_error = None
 
@@ -147,7 +133,9 @@ class DatabaseDefinitionsCache(BaseCache):
             return default
         self.last_sync = datetime.now(timezone.utc)
         self.last_error = None
-        return json.dumps({"version": 2, "features": [json.loads(r) for r in rows]})
+        payload = json.dumps({"version": 2, "features": [json.loads(r) for r in rows]})
+        self.on_definitions(payload)
+        return payload
 
     def exists(self, key):
         return key == FEATURES_URL or key in self._other
@@ -156,13 +144,28 @@ class DatabaseDefinitionsCache(BaseCache):
         self._other.clear()
 
 
+class ObservedFileCache(FileCache):
+    """The SDK's file cache (remote backend), handing every features payload the SDK loads
+    to `on_definitions` too, so the SQL visibility rule follows the same definitions."""
+
+    def __init__(self, *args, on_definitions=_ignore_definitions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.on_definitions = on_definitions
+
+    def get(self, key, default=None):
+        value = super().get(key, default)
+        if key == FEATURES_URL and value:
+            self.on_definitions(value)
+        return value
+
+
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, app, engine):
+    def __init__(self, app, engine, on_definitions=_ignore_definitions):
         self.app = app
         self.engine = engine
-        self.cache = DatabaseDefinitionsCache(engine)
+        self.cache = DatabaseDefinitionsCache(engine, on_definitions)
 
     def make_client(self):
         return UnleashClient(
@@ -209,9 +212,10 @@ class RemoteBackend:
 
     name = "remote"
 
-    def __init__(self, app):
+    def __init__(self, app, on_definitions=_ignore_definitions):
         cfg = app.config
         self.app = app
+        self.on_definitions = on_definitions
         self.url = cfg["UNLEASH_URL"].rstrip("/")
         self.api_url = self.url if self.url.endswith("/api") else self.url + "/api"
         self.base_url = self.api_url[: -len("/api")]
@@ -226,7 +230,9 @@ class RemoteBackend:
 
     def make_client(self):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        cache = FileCache(self.app.config["UNLEASH_APP_NAME"], directory=str(self.cache_dir))
+        cache = ObservedFileCache(self.app.config["UNLEASH_APP_NAME"],
+                                  directory=str(self.cache_dir),
+                                  on_definitions=self.on_definitions)
         # Serve the last-known definitions from the first request, before the first poll.
         if cache.get(FEATURES_URL):
             cache.bootstrapped = True
@@ -421,12 +427,16 @@ def _same_definition(served, written):
 class FlagService:
     """Evaluates flags and changes their definitions; one per app, one SDK client per process."""
 
-    def __init__(self, app, backend):
+    def __init__(self, app, make_backend):
         self.app = app
-        self.backend = backend
         self._client = None
         self._pid = None
         self._lock = threading.Lock()
+        # Until the SDK has loaded definitions it answers the unknown flag (isolated), and so
+        # does the rule.
+        self._rule = rule_for(None)
+        # The backend hands every payload it gives the SDK to the rule as well.
+        self.backend = make_backend(self._definitions_loaded)
 
     @property
     def client(self):
@@ -448,12 +458,28 @@ class FlagService:
             ISOLATION_FLAG, {"userId": str(user_id), "properties": {COHORT_CONTEXT_FIELD: cohort}}
         )
 
+    def _definitions_loaded(self, payload):
+        try:
+            self._rule = rule_from_payload(payload)
+        except (ValueError, AttributeError) as exc:  # the engine keeps its state; so do we
+            log.warning("flag definitions could not be read for the visibility rule: %s", exc)
+
+    def visibility_rule(self):
+        """Who USE_USER_ISOLATION isolates, as SQL, for the definitions the SDK evaluates."""
+        self.client  # noqa: B018 - creating the client loads the definitions
+        return self._rule
+
     def lock_on(self):
         return self.is_enabled(LOCK_FLAG)
 
     # State API used by the dashboard and ops commands: same on both backends ----------------
     def isolation_state(self):
         return isolation_state(self.backend.read_feature(ISOLATION_FLAG))
+
+    def isolation_rule(self):
+        """The visibility rule of the definition the backend holds now (the dashboard's and
+        preflight's view; requests use `visibility_rule`, what this process evaluates)."""
+        return rule_for(self.backend.read_feature(ISOLATION_FLAG))
 
     def set_isolation(self, cohorts, percent):
         self._write(isolation_feature(cohorts, percent))
@@ -503,5 +529,6 @@ class FlagService:
 
 
 def make_flag_service(app, engine):
-    backend = RemoteBackend(app) if app.config.get("UNLEASH_URL") else EmbeddedBackend(app, engine)
-    return FlagService(app, backend)
+    if app.config.get("UNLEASH_URL"):
+        return FlagService(app, lambda on_definitions: RemoteBackend(app, on_definitions))
+    return FlagService(app, lambda on_definitions: EmbeddedBackend(app, engine, on_definitions))

@@ -1,12 +1,14 @@
 """`scope()`, ownership stamping and the guard.
 
-- `scope(stmt)` is the one way to read owned rows: with isolation on it restricts every owned
-  entity in the statement (joins and aliases included) to the signed-in user; with isolation
-  off it returns the statement as it was (the legacy shared ledger). Either way it marks the
-  statement as scoped.
+- `scope(stmt)` is the one way to read owned rows. With isolation on it restricts every owned
+  entity in the statement (joins and aliases included) to the signed-in user. With isolation
+  off it restricts them to the shared ledger: unowned rows, rows of owners who are not
+  isolated, and the viewer's own — an isolated user's rows are theirs alone (two-sided; who
+  is isolated comes from `visibility.py` as SQL). Either way it marks the statement as scoped.
 - The guard (`do_orm_execute`) refuses any ORM SELECT/UPDATE/DELETE touching an owned table
-  in a request where isolation is on, unless the statement went through `scope()` or runs
-  inside `unscoped(reason)`, the one named, logged escape hatch (admin aggregates, ops).
+  in a request — isolated or on the shared ledger, which must not show isolated users' rows
+  either — unless the statement went through `scope()` or runs inside `unscoped(reason)`, the
+  one named, logged escape hatch (admin aggregates, ops).
 - Creates are stamped with the signed-in user whatever the flag; a row can never be created
   for, or moved to, another user from a request. Where a request acts for a user who has
   just proved who they are but is not signed in yet (a token issued for email and
@@ -17,16 +19,18 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.util import find_tables
 
 from ..errors import AppError
 from ..extensions import db
-from ..models import GuardEvent, Owned, utcnow
-from .decision import isolation_on
+from ..models import GuardEvent, Owned, User, utcnow
+from .decision import isolation_on, visibility_rule
 from .escape import unscoped, unscoped_reason
 from .principal import current_principal
+from .visibility import has_bucket_column, rollout_bucket
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +47,34 @@ def owned_tables():
 
 
 def scope(stmt):
-    """Restrict `stmt` to the signed-in user's rows when this request is isolated."""
+    """Restrict every owned entity in `stmt` to the rows this request may see: the user's own
+    when isolated; otherwise the shared ledger (see `shared_ledger_owners`)."""
     if not has_request_context():
         raise IsolationViolation("scope() needs a request; ops code uses unscoped(reason)")
-    if not isolation_on():
-        return stmt.execution_options(**{SCOPED: True})
     principal = current_principal()
-    if principal is None:
+    if principal is None:  # isolation is on for anonymous requests: fail closed
         raise AppError(401, "unauthorized", "Sign in to see your data.")
     user_id = principal.id
+    if isolation_on():
+        criteria = lambda cls: cls.user_id == user_id  # noqa: E731
+    else:
+        rule = visibility_rule()
+        if rule.nobody:  # nobody is isolated: the shared ledger is every row
+            return stmt.execution_options(**{SCOPED: True})
+        owners = shared_ledger_owners(rule)
+        criteria = lambda cls: or_(  # noqa: E731
+            cls.user_id.is_(None), cls.user_id == user_id, cls.user_id.in_(owners))
     return stmt.options(
-        with_loader_criteria(Owned, lambda cls: cls.user_id == user_id, include_aliases=True)
+        with_loader_criteria(Owned, criteria, include_aliases=True)
     ).execution_options(**{SCOPED: True})
+
+
+def shared_ledger_owners(rule):
+    """The users whose rows are on the shared ledger: those the rule does not isolate (nobody,
+    when the rule cannot be translated). The shared ledger is their rows, the unowned rows
+    and the viewer's own."""
+    users = User.__table__
+    return select(users.c.id).where(rule.shared_owner_sql(users))
 
 
 @contextmanager
@@ -98,10 +118,11 @@ def _guard(state):
         return
     if unscoped_reason() is not None or not has_request_context():
         return
+    # Whatever this request's decision: on the shared ledger too an unscoped read would show
+    # isolated users' rows.
     touched = _tables_in(state) & owned_tables()
-    if not touched or not isolation_on():
-        return
-    _refuse(", ".join(sorted(touched)))
+    if touched:
+        _refuse(", ".join(sorted(touched)))
 
 
 def _refuse(tables):
@@ -146,6 +167,19 @@ def _stamp_owner(session, flush_context, instances):
     for obj in session.dirty:
         if isinstance(obj, Owned) and inspect(obj).attrs.user_id.history.has_changes():
             raise IsolationViolation("a row's owner cannot be changed from a request")
+
+
+@event.listens_for(User, "after_insert")
+def _store_rollout_bucket(mapper, connection, user):
+    # The bucket hashes the user's id, which exists only now; same transaction as the insert.
+    # Mid-upgrade (before migration 0010, which computes every existing user's) there is no
+    # column yet: `flask users create` is part of the backfill runbook.
+    users = User.__table__
+    if not has_bucket_column(connection):
+        return
+    bucket = rollout_bucket(user.id)
+    connection.execute(update(users).where(users.c.id == user.id).values(rollout_bucket=bucket))
+    set_committed_value(user, "rollout_bucket", bucket)
 
 
 def guard_refusals_since(moment):

@@ -21,8 +21,11 @@ def own_rows(name):
     return {f"{name} coffee", f"{name} salary"}
 
 
-def shared_ledger():
-    return set().union(*(own_rows(n) for n in ("alice", "bob", "carol", "admin")))
+def shared_ledger(isolated=("alice", "admin")):
+    """The shared ledger's rows while the `isolated` users (default: cohort staff) are
+    isolated: everyone else's."""
+    return set().union(*(own_rows(n) for n in ("alice", "bob", "carol", "admin")
+                         if n not in isolated))
 
 
 def isolation(admin):

@@ -53,15 +53,15 @@ def test_rollout_scenario(backend):
         assert health["url"] == server.url
         assert server.url in admin.get("/admin/flags").text
 
-    # Preflight, then enable beta: bob alone, carol still on the shared ledger.
+    # Preflight, then enable beta: bob alone, carol still on the shared ledger without him.
     report = preflight(admin, "beta")
     assert report["verdict"] == "amber"
-    assert [(u["email"], u["would_vanish"]) for u in report["users"]] == [("bob@example.com", 6)]
+    assert [(u["email"], u["would_vanish"]) for u in report["users"]] == [("bob@example.com", 2)]
     on = enable(admin, "beta")
     assert on.status_code == 200, on.text
     assert cohort_rows(admin)["beta"]["isolation"] == "on"
     assert seen_descriptions(bob) == own_rows("bob")
-    assert seen_descriptions(carol) == shared_ledger()
+    assert seen_descriptions(carol) == own_rows("carol")
 
     # The percentage.
     pct = admin.put("/api/admin/isolation/rollout", json={"percent": 30, "reason": REASON})
@@ -79,10 +79,11 @@ def test_rollout_scenario(backend):
     assert forced.status_code == 200, forced.text
     assert seen_descriptions(carol) == own_rows("carol")
 
-    # Disable beta: bob is back on the shared ledger.
+    # Disable beta: bob is back on the shared ledger, alone on it now that carol is isolated.
     off = enable(admin, "beta", enabled=False)
     assert off.status_code == 200
-    assert seen_descriptions(bob) == shared_ledger()
+    assert seen_descriptions(bob) == own_rows("bob")
+    assert seen_descriptions(carol) == own_rows("carol")
 
     log = audit_log(admin)
     assert [(e["action"], e["target"], e["after"]) for e in log] == [

@@ -38,13 +38,18 @@ def flash(page, kind):
 
 
 def test_one_screen_shows_everything(app, people, admin):
+    # Bob and carol share the shared ledger: isolating either takes rows from both.
+    general = cohort_row(admin.get("/admin/flags").text, "general")
+    assert 'class="verdict amber"' in general
+    assert 'data-check="rows_vanish"' in general and 'data-check="others_lose_rows"' in general
     enable = post(admin, "/admin/flags/cohorts/beta/isolation", enabled="true", reason=REASON)
     assert flash(enable, "success") == ["Enabled isolation for cohort beta."]
     page = admin.get("/admin/flags").text
     beta, general = cohort_row(page, "beta"), cohort_row(page, "general")
     assert "bob@example.com" in beta and 'class="state on"' in beta
     assert "carol@example.com" in general and 'class="state off"' in general
-    assert 'class="verdict amber"' in general  # carol would lose sight of others' rows
+    # Carol is alone on the shared ledger now: isolating her would take nobody's rows away.
+    assert 'class="verdict green"' in general
     assert "Disable isolation" in beta and "Enable isolation" in general
     assert "Embedded flags" in page and 'id="flag-health">healthy' in page
     assert 'class="percent">0%' in page and 'class="lock-state">open' in page

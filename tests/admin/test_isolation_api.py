@@ -46,7 +46,7 @@ def test_enable_and_disable_a_cohort(app, people, admin):
     assert event["reason"] == REASON
     assert cohort_rows(admin)["beta"]["isolation"] == "on"
     assert seen_descriptions(bob) == own_rows("bob")
-    assert seen_descriptions(carol) == shared_ledger()
+    assert seen_descriptions(carol) == shared_ledger(isolated=("alice", "admin", "bob"))
 
     # Asking again changes nothing and records nothing.
     events = audit_count(app)
@@ -177,12 +177,16 @@ def test_staged_changes_are_refused_while_everyone_is_isolated(app, people):
 def test_preflight_report(app, people, admin):
     report = preflight(admin, "beta")
     assert report["cohort"] == "beta"
+    # Staff is isolated: bob sees his and carol's rows today, and loses carol's; carol, who
+    # stays on the shared ledger, loses his.
     assert report["users"] == [{"id": people.ids["bob"], "email": "bob@example.com",
-                                "isolated_now": False, "own_rows": 2, "visible_rows": 8,
-                                "would_vanish": 6}]
-    assert checks(report) == {"unowned_rows": "green", "not_null_migration": "green",
-                              "guard_refusals": "green", "legacy_cache_keys": "green",
-                              "rows_vanish": "amber"}
+                                "isolated_now": False, "isolated_after": True, "own_rows": 2,
+                                "visible_rows": 4, "would_vanish": 2}]
+    assert report["shared_ledger_after"] == {"users": 1, "rows_leaving": 2}
+    assert checks(report) == {"translatable": "green", "unowned_rows": "green",
+                              "not_null_migration": "green", "guard_refusals": "green",
+                              "legacy_cache_keys": "green", "rows_vanish": "amber",
+                              "others_lose_rows": "amber"}
     assert report["verdict"] == "amber"
     assert report["migration"]["not_null_applied"] is True
     assert report["migration"]["revision"] == report["migration"]["head"]

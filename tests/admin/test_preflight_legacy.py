@@ -49,7 +49,8 @@ def test_unowned_rows_and_nullable_owner_are_red(legacy_app):
     assert report["verdict"] == "red"
     # Carol sees the 5 shared rows, owns none: all 5 would vanish for her.
     assert report["users"] == [{"id": ids["carol"], "email": "carol@example.com",
-                                "isolated_now": False, "own_rows": 0, "visible_rows": 5,
+                                "isolated_now": False, "isolated_after": True,
+                                "own_rows": 0, "visible_rows": 5,
                                 "would_vanish": 5}]
 
     blocked = enable(admin, "general")

@@ -6,7 +6,7 @@ import pytest
 
 from finance_app.isolation.cache_keys import iter_cache_keys
 from tests.charts import ledger as ref
-from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, sql_statements
+from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, FRANK_ROWS, sql_statements
 from tests.conftest import set_isolation
 
 CHART_URLS = ["/api/charts/summary?month=2024-04", "/api/charts/categories?month=2024-04",
@@ -88,3 +88,17 @@ def test_keys_follow_the_isolation_decision(app, ledger):
     assert "summary:2024-03" not in keys
     assert "categories:2024-03" in keys
     assert f"user:{ledger.frank_id}:categories:2024-03" not in keys
+
+
+def test_the_shared_ledgers_answers_follow_who_is_isolated(app, ledger):
+    # No write happens between the two reads: only the flag changes. An answer built while
+    # Erin was on the shared ledger counts her rows and must not be served once she is not.
+    set_isolation(app, [])
+    frank = ledger.client("frank")
+    for url in CHART_URLS:
+        get(frank, url)
+    set_isolation(app, ["staff"])
+    assert get(frank, "/api/charts/summary?month=2024-04") == ref.summary(FRANK_ROWS, "2024-04")
+    assert get(frank, "/api/charts/merchants") == ref.merchants(FRANK_ROWS, None, 10)
+    set_isolation(app, [])
+    assert get(frank, "/api/charts/summary?month=2024-04") == ref.summary(ALL_ROWS, "2024-04")

@@ -1,6 +1,6 @@
-"""Isolation of the analytics: an isolated user's charts are built from their rows only;
-on the shared ledger, from everyone's. (The route matrix names these tests for the chart
-routes whose answers are numbers with no row text to look for.)"""
+"""Isolation of the analytics: an isolated user's charts are built from their rows only; on
+the shared ledger, from the rows of everyone not isolated. (The route matrix names these tests
+for the chart routes whose answers are numbers with no row text to look for.)"""
 from datetime import date
 
 import pytest
@@ -45,9 +45,19 @@ def test_isolated_charts_hold_none_of_another_users_rows(app, ledger):
     assert answers(erin) != before
 
 
-def test_shared_ledger_charts_hold_everyones_rows(app, ledger):
-    set_isolation(app, ["staff"])
+def test_shared_ledger_charts_hold_no_isolated_users_rows(app, ledger):
+    set_isolation(app, ["staff"])  # Erin isolated: her rows are hers alone
     frank = ledger.client("frank")  # general: on the shared ledger
+    before = answers(frank)
+    assert before[0] == ref.summary(FRANK_ROWS, "2024-04")
+    assert "Frank Yacht Club" in str(before) and "Fresh Market" not in str(before)
+    add_and_forget(app, ledger.erin_id, (date(2024, 4, 28), "-5.00", "erin late", "Kiosk", "Misc"))
+    assert answers(frank) == before
+
+
+def test_shared_ledger_charts_hold_everyones_rows_while_nobody_is_isolated(app, ledger):
+    set_isolation(app, [])
+    frank = ledger.client("frank")
     before = answers(frank)
     assert before[0] == ref.summary(ALL_ROWS, "2024-04")
     assert "Frank Yacht Club" in str(before) and "Fresh Market" in str(before)

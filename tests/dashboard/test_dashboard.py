@@ -4,7 +4,7 @@ import json
 import re
 
 from tests.charts import ledger as ref
-from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, get
+from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, FRANK_ROWS, get
 from tests.conftest import add_user, login, set_isolation
 
 
@@ -63,12 +63,21 @@ def test_isolated_dashboard_shows_none_of_another_users_rows(app, ledger):
 
 
 def test_shared_dashboard_shows_the_shared_ledger(app, ledger):
-    set_isolation(app, ["staff"])
+    set_isolation(app, [])
     page = ledger.client("frank").get("/?month=2024-04")  # general: shared ledger
     assert 'class="badge shared"' in page.text
     assert ref.summary(ALL_ROWS, "2024-04")["expenses"] in page.text
     assert {m["merchant"] for m in chart_data(page)["merchants"]} >= {"Fresh Market",
                                                                       "Frank Yacht Club"}
+
+
+def test_shared_dashboard_leaves_out_isolated_users(app, ledger):
+    set_isolation(app, ["staff"])  # Erin's rows are hers alone
+    page = ledger.client("frank").get("/?month=2024-04")
+    assert 'class="badge shared"' in page.text
+    assert ref.summary(FRANK_ROWS, "2024-04")["expenses"] in page.text
+    merchants = {m["merchant"] for m in chart_data(page)["merchants"]}
+    assert "Frank Yacht Club" in merchants and "Fresh Market" not in merchants
 
 
 def test_a_user_with_nothing_visible_gets_the_upload_panel(app, ledger):

@@ -140,13 +140,20 @@ def test_an_import_is_private_when_isolated_and_shared_on_the_legacy_ledger(app,
     alice = people.client("alice")
     result = upload(alice, IDENTICAL_ROWS).json
     assert result["imported"] == 3
-    bob = people.client("bob")
-    set_isolation(app, ["staff", "beta"])
-    assert "Bread" not in [t["description"] for t in
-                           bob.get("/api/transactions?limit=500").json["items"]]
+
+    def descriptions(client):
+        return [t["description"] for t in client.get("/api/transactions?limit=500").json["items"]]
+
+    bob, carol = people.client("bob"), people.client("carol")  # both on the shared ledger
+    # Alice is isolated: her import is hers alone, on every ledger.
+    assert "Bread" not in descriptions(bob) and "Bread" not in descriptions(carol)
     assert bob.delete(f"/api/ingest/batches/{result['batch_id']}").status_code == 404
-    carol = people.client("carol")  # general: shared ledger
-    assert "Bread" in [t["description"] for t in carol.get("/api/transactions?limit=500").json["items"]]
+    # Carol's import, made on the shared ledger, is shared with Bob until one of them is
+    # isolated.
+    shared = upload(carol, IDENTICAL_ROWS).json
+    assert shared["imported"] == 3 and "Bread" in descriptions(bob)
+    set_isolation(app, ["staff", "general"])
+    assert "Bread" not in descriptions(bob)
 
 
 def test_missing_file_field_is_400(erin):

@@ -52,7 +52,8 @@ def test_percentage_rollout_is_sticky_per_user(app):
         assert all(wider[uid] for uid, on in first.items() if on)
         assert sum(wider.values()) > sum(first.values())
         assert flags.isolation_state() == {"defined": True, "cohorts": [], "percent": 60,
-                                           "everyone": False}
+                                           "everyone": False, "translatable": True,
+                                           "untranslatable_reason": None}
 
 
 def test_unknown_flag_means_isolation_on(app):

@@ -42,7 +42,8 @@ def test_set_isolation_round_trips_through_unleash(flags, unleash_server):
     flags.set_isolation(["staff"], 0)
 
     state = flags.isolation_state()
-    assert state == {"defined": True, "cohorts": ["staff"], "percent": 0, "everyone": False}
+    assert state == {"defined": True, "cohorts": ["staff"], "percent": 0, "everyone": False,
+                     "translatable": True, "untranslatable_reason": None}
     flags.refresh(wait_seconds=5)
     assert flags.isolation_for(1, "staff") is True
     assert flags.isolation_for(2, "general") is False
@@ -58,7 +59,8 @@ def test_cohorts_and_sticky_percentage(flags, unleash_server):
     flags.set_percent(30)
 
     assert flags.isolation_state() == {"defined": True, "cohorts": ["beta"], "percent": 30,
-                                       "everyone": False}
+                                       "everyone": False, "translatable": True,
+                                       "untranslatable_reason": None}
     field = admin(unleash_server, "GET", f"/context/{COHORT_CONTEXT_FIELD}").json()
     assert {v["value"] for v in field["legalValues"]} == {"staff", "beta"}
     assert flags.isolation_for(7, "beta") is True
@@ -97,7 +99,8 @@ def test_changes_made_in_unleash_directly_are_seen(flags, unleash_server):
     # ... then switches the environment off.
     admin(unleash_server, "POST", f"{env_path}/off").raise_for_status()
     assert flags.isolation_state() == {"defined": True, "cohorts": [], "percent": 0,
-                                       "everyone": False}
+                                       "everyone": False, "translatable": True,
+                                       "untranslatable_reason": None}
     eventually(lambda: flags.isolation_for(5, "staff") is False, flags=flags)
 
 

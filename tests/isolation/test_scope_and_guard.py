@@ -7,6 +7,7 @@ from sqlalchemy.orm import aliased
 
 from finance_app.extensions import db
 from finance_app.isolation import IsolationViolation, scope, sign_in, unscoped
+from finance_app.isolation.visibility import rollout_bucket
 from finance_app.models import GuardEvent, Transaction, User
 from tests.conftest import make_app, set_isolation
 from tests.isolation.conftest import add_probe_routes
@@ -21,11 +22,72 @@ def test_scope_restricts_to_the_user_when_isolated(probe_app, people):
     assert people.client("alice").get("/api/_probe/count").json == {"count": 2}
 
 
+def rows_of(*names):
+    return sorted(f"{n} {w}" for n in names for w in ("coffee", "salary"))
+
+
 def test_scope_is_the_shared_ledger_when_not_isolated(probe_app, people):
-    set_isolation(probe_app, ["staff"])
+    set_isolation(probe_app, ["staff"])  # alice and admin isolated: their rows are theirs alone
     body = people.client("carol").get("/api/_probe/scoped").json
-    assert body == {"isolation": False, "rows": ALL_ROWS}
-    assert people.client("carol").get("/api/_probe/count").json == {"count": 8}
+    assert body == {"isolation": False, "rows": rows_of("bob", "carol")}
+    assert people.client("carol").get("/api/_probe/count").json == {"count": 4}
+
+
+def test_the_shared_ledger_is_everything_while_nobody_is_isolated(probe_app, people):
+    set_isolation(probe_app, [])
+    assert people.client("carol").get("/api/_probe/scoped").json["rows"] == ALL_ROWS
+
+
+def test_owners_isolated_by_percentage_leave_the_shared_ledger(probe_app, people):
+    with probe_app.app_context():
+        buckets = dict(db.session.execute(select(User.email, User.rollout_bucket)).all())
+    # Stored when each user was created, as the SDK computes it.
+    assert buckets == {f"{name}@example.com": rollout_bucket(uid)
+                       for name, uid in people.ids.items()}
+    # A percentage that takes bob's bucket and not carol's (their buckets differ).
+    bob, carol = buckets["bob@example.com"], buckets["carol@example.com"]
+    percent = bob if bob < carol else carol
+    isolated = "bob" if bob < carol else "carol"
+    viewer = "carol" if isolated == "bob" else "bob"
+    set_isolation(probe_app, ["staff"], percent)
+    assert people.client(isolated).get("/api/_probe/scoped").json == {
+        "isolation": True, "rows": rows_of(isolated)}
+    assert people.client(viewer).get("/api/_probe/scoped").json == {
+        "isolation": False, "rows": rows_of(viewer)}
+
+
+def test_each_request_follows_the_rule_of_its_time(probe_app, people):
+    # Statements are cached by shape: the rule's values must still reach every request.
+    carol = people.client("carol")
+    for cohorts, visible in ((["staff"], rows_of("bob", "carol")),
+                             (["staff", "beta"], rows_of("carol")),
+                             ([], ALL_ROWS),
+                             (["beta"], rows_of("admin", "alice", "carol"))):
+        set_isolation(probe_app, cohorts)
+        assert carol.get("/api/_probe/scoped").json["rows"] == visible, cohorts
+
+
+def test_a_definition_the_app_cannot_translate_fails_closed(probe_app, people):
+    flags = probe_app.extensions["flags"]
+    with probe_app.app_context():
+        flags.backend.write_feature({
+            "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
+            "enabled": True, "impressionData": False, "strategies": [
+                {"name": "flexibleRollout", "constraints": [
+                    {"contextName": "cohort", "operator": "IN", "values": ["staff"],
+                     "inverted": False, "caseInsensitive": False}],
+                 "parameters": {"rollout": "100", "stickiness": "default",
+                                "groupId": "USE_USER_ISOLATION"}},
+                # Added in Unleash's own UI: SQL cannot know a request's address.
+                {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []},
+            ]})
+        flags.refresh()
+        state = flags.isolation_state()
+    assert state["translatable"] is False and "remoteAddress" in state["untranslatable_reason"]
+    # Carol is not isolated, yet sees only her own rows: whose rows are private is unknown.
+    assert people.client("carol").get("/api/_probe/scoped").json == {
+        "isolation": False, "rows": rows_of("carol")}
+    assert people.client("alice").get("/api/_probe/scoped").json["rows"] == rows_of("alice")
 
 
 def test_guard_raises_on_a_deliberately_unscoped_query(probe_app, people):
@@ -34,9 +96,11 @@ def test_guard_raises_on_a_deliberately_unscoped_query(probe_app, people):
         people.client("alice").get("/api/_probe/unscoped")
 
 
-def test_unscoped_query_is_allowed_on_the_shared_ledger(probe_app, people):
-    set_isolation(probe_app, ["staff"])
-    assert people.client("carol").get("/api/_probe/unscoped").json["rows"] == ALL_ROWS
+@pytest.mark.parametrize("cohorts", [["staff"], []], ids=["some-isolated", "none-isolated"])
+def test_guard_refuses_unscoped_reads_on_the_shared_ledger_too(probe_app, people, cohorts):
+    set_isolation(probe_app, cohorts)
+    with pytest.raises(IsolationViolation, match="transactions"):
+        people.client("carol").get("/api/_probe/unscoped")
 
 
 def _in_request_as(app, user_id):
@@ -154,10 +218,16 @@ def test_others_rows_are_404_when_isolated(probe_app, people):
         assert db.session.get(Transaction, bob_row).category == "Coffee"
 
 
-def test_shared_ledger_can_see_others_rows(probe_app, people):
+def test_shared_ledger_reaches_shared_rows_but_never_isolated_ones(probe_app, people):
     set_isolation(probe_app, ["staff"])
     carol = people.client("carol")
     assert carol.get(f"/api/_probe/rows/{people.rows['bob'][0]}").json == {"description": "bob coffee"}
+    alice_row = people.rows["alice"][0]
+    for response in (carol.get(f"/api/_probe/rows/{alice_row}"),
+                     carol.patch(f"/api/_probe/rows/{alice_row}", json={"category": "Hacked"})):
+        assert response.status_code == 404
+    with probe_app.app_context():
+        assert db.session.get(Transaction, alice_row).category == "Coffee"
 
 
 def test_owner_cannot_be_changed_from_a_request(app, people):

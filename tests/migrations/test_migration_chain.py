@@ -24,7 +24,8 @@ from tests.conftest import app_on_fresh_database
 
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
-HEAD = "0006_fingerprint_per_owner"
+FINGERPRINTS, TWO_SIDED = "0006_fingerprint_per_owner", "0010_two_sided_isolation"
+HEAD = TWO_SIDED
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
               "guard_events", "import_mappings", "cohorts", "audit_events"}
@@ -205,7 +206,8 @@ def test_chain_is_legacy_nullable_not_null_then_later_tables(empty_db_app):
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
     chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
+                     LEGACY]
 
 
 def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
@@ -316,7 +318,8 @@ def test_delete_user_cascades_at_head(empty_db_app):
 
 def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     chain = [s.revision for s in script_directory().walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
+                     LEGACY]
 
     # Build an owned ledger at head the way a real install gets there.
     upgrade(revision=LEGACY)
@@ -327,7 +330,7 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     assert current_revision() == HEAD
 
     # Down, one revision at a time, data present.
-    for target in (ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
+    for target in (FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
         downgrade(revision=target)
         assert current_revision() == target
         assert ledger() == before, f"ledger changed by the downgrade to {target}"
@@ -373,7 +376,8 @@ def test_upgrading_a_legacy_install_keeps_the_shared_ledger(empty_db_app):
     flags = empty_db_app.extensions["flags"]
     flags.refresh()
     assert flags.isolation_state() == {"defined": True, "cohorts": [], "percent": 0,
-                                       "everyone": False}
+                                       "everyone": False, "translatable": True,
+                                       "untranslatable_reason": None}
     assert flags.isolation_for(1, "general") is False
 
 
@@ -383,3 +387,20 @@ def test_a_fresh_install_leaves_the_flag_undefined_so_everyone_is_isolated(empty
     flags.refresh()
     assert flags.isolation_state()["defined"] is False
     assert flags.isolation_for(1, "general") is True
+
+
+def test_two_sided_isolation_stores_each_users_sdk_rollout_bucket(empty_db_app):
+    from finance_app.isolation.visibility import rollout_bucket
+
+    upgrade(revision=LEGACY)
+    before = insert_legacy_data(n_users=40)
+    upgrade(revision=NULLABLE)
+    assign_owners()
+    upgrade(revision=FINGERPRINTS)
+    assert "rollout_bucket" not in columns("users")
+    upgrade(revision=TWO_SIDED)
+    with db.engine.connect() as conn:
+        buckets = dict(conn.execute(sa.text("SELECT id, rollout_bucket FROM users")).all())
+    assert buckets == {uid: rollout_bucket(uid) for uid in before["users"]}
+    downgrade(revision=FINGERPRINTS)
+    assert "rollout_bucket" not in columns("users") and ledger() == before
