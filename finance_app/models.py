@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     JSON,
@@ -80,7 +81,11 @@ class User(db.Model):
 
 class ImportBatch(Owned, db.Model):
     __tablename__ = "import_batches"
-    __table_args__ = (Index("ix_import_batches_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_import_batches_user_id", "user_id"),
+        # The key that transactions name their batch and its owner by (see Transaction).
+        UniqueConstraint("id", "user_id", name="uq_import_batches_id_user_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
@@ -114,6 +119,13 @@ class Transaction(Owned, db.Model):
         Index("ix_transactions_user_id_date", "user_id", "date"),
         # Duplicate detection on import looks fingerprints up per owner.
         Index("ix_transactions_user_id_fingerprint", "user_id", "fingerprint"),
+        # A transaction's import batch belongs to the transaction's owner: the database
+        # refuses a row in another owner's batch, so undoing a batch (and its cascade)
+        # can only ever delete the batch owner's rows.
+        ForeignKeyConstraint(
+            ["import_batch_id", "user_id"], ["import_batches.id", "import_batches.user_id"],
+            name="fk_transactions_import_batch_id_user_id_import_batches", ondelete="CASCADE",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,9 +137,7 @@ class Transaction(Owned, db.Model):
     description: Mapped[str] = mapped_column(String(500), nullable=False)
     merchant: Mapped[Optional[str]] = mapped_column(String(200))
     category: Mapped[Optional[str]] = mapped_column(String(100))
-    import_batch_id: Mapped[Optional[int]] = mapped_column(
-        Integer, ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
-    )
+    import_batch_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
     # Duplicate detection on import: a hash of date, amount and description.
     fingerprint: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, text
 
 from ..errors import AppError
 from ..extensions import db
-from ..isolation import current_principal, invalidate_after_write, owned_or_404, scope
+from ..isolation import current_principal, invalidate_after_write, scope
 from ..models import ImportBatch, ImportMapping, Transaction, utcnow
 from . import parsing
 
@@ -201,15 +201,22 @@ def list_batches():
 
 
 def undo_batch(batch_id):
-    """Delete one import batch and exactly the rows it imported."""
-    batch = owned_or_404(ImportBatch, batch_id)
-    owner = batch.user_id
+    """Delete one of the caller's import batches and exactly the rows it imported.
+
+    Personal on every ledger, like the batch list: another user's batch is a 404 even on
+    the shared ledger (never 403: no existence oracle). A batch holds only its owner's rows
+    (migration 0007's foreign key), so nobody else's row can go with it.
+    """
+    batch = db.session.execute(
+        _my(select(ImportBatch), ImportBatch).where(ImportBatch.id == batch_id)).scalar()
+    if batch is None:
+        raise AppError(404, "not_found", f"No import batch with id {batch_id}.")
     deleted = db.session.execute(
-        scope(delete(Transaction).where(Transaction.import_batch_id == batch.id))
+        _my(delete(Transaction), Transaction).where(Transaction.import_batch_id == batch.id)
     ).rowcount
     db.session.delete(batch)
     db.session.commit()
-    invalidate_after_write([owner])
+    invalidate_after_write()
     return deleted
 
 

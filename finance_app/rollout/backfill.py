@@ -8,6 +8,11 @@ Who owns what, in order of precedence:
 3. `--owner EMAIL`: every import batch and transaction still unowned after that.
 Rows nothing assigns stay unowned (and `flask db upgrade` keeps refusing revision 3).
 
+A transaction line can give a row of an import batch to someone other than the batch's
+owner. The backfill does not move it out of the batch (the count check stays exact: no
+import batch is created); the plan lists every such row, and migration 0007 moves each to
+an import batch of its owner's own, since at head a batch holds only its owner's rows.
+
 Only rows whose user_id is NULL are ever written, so the backfill is naturally idempotent: a
 run that was stopped (Ctrl-C, kill, a lost connection) is resumed by running the same command
 again. Import batches are assigned in one transaction first; transactions then go in id
@@ -127,6 +132,15 @@ class LedgerCount:
     unowned_import_batches: int
 
 
+@dataclass(frozen=True)
+class MixedBatch:
+    """An import batch some of whose transactions go (or went) to other owners."""
+
+    batch_id: int
+    owner: int
+    others: tuple  # (transaction id, its owner), by transaction id
+
+
 @dataclass
 class Plan:
     emails: dict                      # user id -> email, for every user named
@@ -139,6 +153,7 @@ class Plan:
     before: LedgerCount
     max_id: Optional[int]             # rows above it were created after the start
     null_id_range: Optional[tuple]    # (lowest, highest) unowned transaction id
+    mixed_batches: list = field(default_factory=list)  # MixedBatch, by batch id
     problems: list = field(default_factory=list)
     already_done: int = 0             # map lines whose row already has the mapped owner
 
@@ -185,7 +200,8 @@ def make_plan(owner_email=None, map_lines=()):
         batch_owners=mapped.batch_owners, transaction_owners=mapped.transaction_owners,
         assigned=assigned, expected_unowned_transactions=unowned_transactions_left,
         expected_unowned_import_batches=unowned_batches_left, before=now.ledger,
-        max_id=now.max_id, null_id_range=now.null_id_range, problems=mapped.problems,
+        max_id=now.max_id, null_id_range=now.null_id_range,
+        mixed_batches=_mixed_batches(now, mapped, default_owner), problems=mapped.problems,
         already_done=mapped.already_done,
     )
 
@@ -198,6 +214,9 @@ class _Ownership:
     batch_owner: dict         # import batch id -> owner id or None
     named_transactions: dict  # id -> (owner id or None, import batch id), for map lines
     unowned_by_batch: dict    # import batch id (or None) -> unowned transactions in it
+    # (id, owner id, import batch id) of owned transactions whose batch is not theirs
+    # (owned by someone else, or not owned yet): an earlier run's transaction lines.
+    owned_in_other_batches: list
     max_id: Optional[int]
     null_id_range: Optional[tuple]
     ledger: LedgerCount
@@ -217,6 +236,12 @@ def _read_ownership(map_lines):
             unowned_by_batch=dict(conn.execute(
                 sa.select(ledger_t.c.import_batch_id, sa.func.count())
                 .where(ledger_t.c.user_id.is_(None)).group_by(ledger_t.c.import_batch_id)).all()),
+            owned_in_other_batches=conn.execute(
+                sa.select(ledger_t.c.id, ledger_t.c.user_id, ledger_t.c.import_batch_id)
+                .join(batches_t, batches_t.c.id == ledger_t.c.import_batch_id)
+                .where(ledger_t.c.user_id.is_not(None),
+                       sa.or_(batches_t.c.user_id.is_(None),
+                              batches_t.c.user_id != ledger_t.c.user_id))).all(),
             max_id=max_id,
             null_id_range=(lowest, highest) if lowest is not None else None,
             ledger=_ledger_count(conn, max_id),
@@ -286,6 +311,24 @@ def _tally(now, mapped, default_owner):
         elif unowned:
             assigned[owner]["transactions"] += unowned
     return dict(assigned), transactions_left, batches_left
+
+
+def _mixed_batches(now, mapped, default_owner):
+    """Import batches that will hold transactions of another owner than the batch's once
+    the plan is applied: rows given away by this plan's transaction lines, and rows an
+    earlier run gave away. A batch left unowned is listed by the run that gives it an owner."""
+    def batch_owner(batch_id):
+        return (now.batch_owner[batch_id] or mapped.batch_owners.get(batch_id)
+                or default_owner)
+
+    rows = [(tid, uid, now.named_transactions[tid][1])
+            for tid, uid in mapped.transaction_owners.items()]
+    others = defaultdict(list)
+    for tid, uid, batch_id in rows + now.owned_in_other_batches:
+        if batch_id is not None and batch_owner(batch_id) not in (None, uid):
+            others[batch_id].append((tid, uid))
+    return [MixedBatch(batch_id, batch_owner(batch_id), tuple(sorted(others[batch_id])))
+            for batch_id in sorted(others)]
 
 
 def _transactions_by_id(conn, ids):
@@ -430,9 +473,35 @@ def describe_plan(plan, dry_run):
     if plan.already_done:
         lines.append(f"  {plan.already_done} map line(s) already applied "
                      "(the row has the mapped owner: an earlier run)")
+    lines += describe_mixed_batches(plan)
     if plan.expected_unowned_transactions or plan.expected_unowned_import_batches:
         lines.append("  `flask db upgrade` refuses NOT NULL until they have owners "
                      "(add --owner EMAIL for the rest).")
+    return lines
+
+
+def describe_mixed_batches(plan, limit=50):
+    """Every transaction that goes to someone other than its import batch's owner: the
+    operator learns here that migration 0007 will move it to a batch of its owner's own."""
+    if not plan.mixed_batches:
+        return []
+    rows = sum(len(mixed.others) for mixed in plan.mixed_batches)
+    lines = [f"  {rows} transaction(s) in {len(plan.mixed_batches)} import batch(es) go to "
+             "someone other than the batch's owner; migration 0007 moves each to an import "
+             "batch of its owner's own (same file name):"]
+    listed = 0
+    for mixed in plan.mixed_batches:
+        per_owner = Counter(plan.emails[uid] for _, uid in mixed.others)
+        counts = ", ".join(f"{n} to {email}" for email, n in sorted(per_owner.items()))
+        lines.append(f"    import batch {mixed.batch_id} ({plan.emails[mixed.owner]}): "
+                     f"{len(mixed.others)} transaction(s) go to others: {counts}")
+        for tid, uid in mixed.others:
+            if listed < limit:
+                lines.append(f"      transaction {tid} of import batch {mixed.batch_id} "
+                             f"({plan.emails[mixed.owner]}) goes to {plan.emails[uid]}")
+            listed += 1
+    if listed > limit:
+        lines.append(f"      ... and {listed - limit} more transaction(s)")
     return lines
 
 

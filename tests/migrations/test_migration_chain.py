@@ -24,8 +24,12 @@ from tests.conftest import app_on_fresh_database
 
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
-FINGERPRINTS, TWO_SIDED = "0006_fingerprint_per_owner", "0010_two_sided_isolation"
-HEAD = TWO_SIDED
+FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_single_owner_batches"
+TWO_SIDED = "0010_two_sided_isolation"
+# Every revision, oldest first.
+CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
+         SINGLE_OWNER_BATCHES, TWO_SIDED)
+HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
               "guard_events", "import_mappings", "cohorts", "audit_events"}
@@ -206,8 +210,7 @@ def test_chain_is_legacy_nullable_not_null_then_later_tables(empty_db_app):
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
     chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
-    assert chain == [HEAD, FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
-                     LEGACY]
+    assert chain == list(reversed(CHAIN))
 
 
 def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
@@ -318,8 +321,7 @@ def test_delete_user_cascades_at_head(empty_db_app):
 
 def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     chain = [s.revision for s in script_directory().walk_revisions("base", "heads")]
-    assert chain == [HEAD, FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
-                     LEGACY]
+    assert chain == list(reversed(CHAIN))
 
     # Build an owned ledger at head the way a real install gets there.
     upgrade(revision=LEGACY)
@@ -330,7 +332,7 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     assert current_revision() == HEAD
 
     # Down, one revision at a time, data present.
-    for target in (FINGERPRINTS, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
+    for target in reversed(CHAIN[:-1]):
         downgrade(revision=target)
         assert current_revision() == target
         assert ledger() == before, f"ledger changed by the downgrade to {target}"
@@ -396,11 +398,11 @@ def test_two_sided_isolation_stores_each_users_sdk_rollout_bucket(empty_db_app):
     before = insert_legacy_data(n_users=40)
     upgrade(revision=NULLABLE)
     assign_owners()
-    upgrade(revision=FINGERPRINTS)
+    upgrade(revision=FINGERPRINT_INDEX)
     assert "rollout_bucket" not in columns("users")
     upgrade(revision=TWO_SIDED)
     with db.engine.connect() as conn:
         buckets = dict(conn.execute(sa.text("SELECT id, rollout_bucket FROM users")).all())
     assert buckets == {uid: rollout_bucket(uid) for uid in before["users"]}
-    downgrade(revision=FINGERPRINTS)
+    downgrade(revision=FINGERPRINT_INDEX)
     assert "rollout_bucket" not in columns("users") and ledger() == before
