@@ -176,6 +176,10 @@ class MatrixLedger:
             return db.session.execute(select(Transaction.user_id).where(
                 Transaction.description == description)).scalars().all()
 
+    def isolate_cohort(self, cohort):
+        """Enable one more cohort, keeping staff and the percentage."""
+        set_isolation(self.app, ["staff", cohort], self.percent)
+
     def lock(self):
         with self.app.app_context():
             self.app.extensions["flags"].set_lock(True)

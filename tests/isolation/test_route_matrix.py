@@ -17,6 +17,7 @@ from tests.isolation.route_matrix import (
     DATA_ROUTES,
     OWNERS,
     ROUTE_KINDS,
+    UNOWNED,
     VIEWERS,
     may_reach,
 )
@@ -140,6 +141,17 @@ PROBES = {"list": probe_many, "personal": probe_many, "row": probe_each, "batch"
 @pytest.mark.parametrize("route", PROBED, ids=str)
 def test_data_route_by_viewer_and_owner(matrix, route, viewer):
     PROBES[route.shape](matrix, route, viewer)
+
+
+@pytest.mark.parametrize("route", [r for r in PROBED if r.shape == "aggregate"], ids=str)
+def test_shared_ledger_numbers_drop_an_owner_isolated_later(matrix, route):
+    """Numbers already cached for the shared ledger do not outlive a flag change: once bob's
+    cohort is isolated, carol's answer leaves his rows out on her next request."""
+    assert call(matrix, "carol", route, "carol").status_code == 200
+    matrix.isolate_cohort("beta")
+    response = call(matrix, "carol", route, "carol")
+    assert response.status_code == 200, response.text
+    assert response.json == route.reference(matrix.reference_rows(["carol", UNOWNED]))
 
 
 @pytest.mark.parametrize("route", DATA_ROUTES, ids=str)
