@@ -64,9 +64,13 @@ def scope(stmt):
         owners = shared_ledger_owners(rule)
         criteria = lambda cls: or_(  # noqa: E731
             cls.user_id.is_(None), cls.user_id == user_id, cls.user_id.in_(owners))
-    return stmt.options(
-        with_loader_criteria(Owned, criteria, include_aliases=True)
-    ).execution_options(**{SCOPED: True})
+    scoped = stmt.options(with_loader_criteria(Owned, criteria, include_aliases=True))
+    if scoped.is_dml:
+        # A bulk UPDATE/DELETE would otherwise synchronise the session by first SELECTing
+        # the rows it matches — a read the guard cannot tell from an unscoped one. Objects
+        # already loaded are not refreshed: callers commit and read again.
+        scoped = scoped.execution_options(synchronize_session=False)
+    return scoped.execution_options(**{SCOPED: True})
 
 
 def shared_ledger_owners(rule):

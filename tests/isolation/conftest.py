@@ -1,6 +1,6 @@
-"""Probe routes for contract tests: small views that exercise one mechanism each.
-
-They are added to the per-test app only; the route-matrix test uses an app without them.
+"""Fixtures of the isolation tests: probe routes for contract tests (small views that
+exercise one mechanism each, added to the per-test app only; the route-matrix test uses an
+app without them) and the route matrix's ledger.
 """
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from finance_app.isolation import (
     scope,
 )
 from finance_app.models import Transaction
+from tests.isolation.matrix_ledger import MatrixLedger
 
 
 def _descriptions(stmt):
@@ -92,3 +93,9 @@ def add_probe_routes(app):
 @pytest.fixture
 def probe_app(app):
     return add_probe_routes(app)
+
+
+@pytest.fixture
+def matrix(app):
+    """The route matrix's ledger (tests/isolation/matrix_ledger.py)."""
+    return MatrixLedger(app)

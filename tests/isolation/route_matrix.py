@@ -1,21 +1,38 @@
-"""The route matrix: every route of the app, its class, and how to exercise each data route.
+"""The route matrix: every route of the app, its class, and how each data route is probed.
 
-When you add a route, add it here. `test_route_matrix.py` fails for a route that is missing,
-classified differently from its `@access(...)`, or (for data routes) leaks across users.
+When you add a route, add it here. `test_route_matrix.py` fails for a route (or a method of
+one) that is missing, classified differently from its `@access(...)`, listed with a path and
+method that no URL rule of its endpoint serves, or that shows or changes rows its viewer may
+not see.
 
-A data route is exercised as a user of the People fixture, by shape:
-- "list": shows the user's own marker rows and, with isolation on, none of another user's
-  (with isolation off, everyone's);
-- "personal": the user's own things (e.g. import history) whatever the flag;
-- "row" / "batch": called with the user's own transaction / import batch id and with another
-  user's: 404 when isolated, and the other user's data unchanged;
-- "create": stamps the caller as owner whatever the flag;
-- "covered": a flow the generic probe cannot drive (uploads held per session); `covered_by`
-  names the test that checks it for owner vs other user, and the matrix checks it exists.
+Who may see what is the two-sided isolation contract (DESIGN.md section 2), the table `SEES`:
+a viewer isolated by the flag sees and changes only their own rows; a viewer on the shared
+ledger sees and changes their own rows, unowned rows and rows of owners who are not isolated,
+never an isolated owner's. Import batches are personal on every ledger.
+
+Each data route is probed by both kinds of viewer (`VIEWERS`) against rows of every kind of
+owner (`OWNERS`: isolated by cohort, isolated by the percentage rollout, not isolated, no
+owner; see matrix_ledger.py), by shape:
+- "list": a read of many rows (page, list, search, export, explanation, assistant tool):
+  shows an owner's markers exactly when the viewer may see that owner's rows;
+- "aggregate": numbers without row text (charts): equal `reference(rows)`, the analytics
+  reference of tests/charts/ledger.py over exactly the rows the viewer may see;
+- "personal": the viewer's own things whatever the flag (import history): own markers only;
+- "row": called with each owner's transaction id: a read (GET) answers 200 and a write
+  changes the row when the viewer may see it; otherwise 404 (never 403), no marker, and
+  nothing of that owner changes;
+- "batch": as "row", with each owner's import batch, personal on every ledger;
+- "create": stamps the viewer as the owner of what it creates, whatever the flag;
+- "covered": a flow held per upload session, which the generic probe cannot drive;
+  `covered_by` names the test that checks it for owner vs other user.
+Every entry, of every shape, answers 503 under the emergency lock, and every response the
+matrix gets carries the privacy headers.
 """
 from dataclasses import dataclass, field
+from typing import Callable
 
 from finance_app.isolation import ADMIN, AUTH, DATA, PUBLIC
+from tests.charts import ledger as ref
 
 ROUTE_KINDS = {
     "static": PUBLIC,
@@ -86,31 +103,96 @@ ROUTE_KINDS = {
 }
 
 
+# --- who may see whose rows ------------------------------------------------------------------
+
+ISOLATED, SHARED, NOBODY = "isolated", "shared ledger", "nobody"
+UNOWNED = "unowned"
+# The owners of the matrix's rows and their ledger under its flag (cohort staff enabled, and
+# a percentage rollout that reaches dora and neither bob nor carol).
+OWNERS = {
+    "alice": ISOLATED,  # by her cohort
+    "admin": ISOLATED,  # by cohort too: being an admin gives no sight of others' rows
+    "dora": ISOLATED,   # by the percentage rollout only
+    "bob": SHARED,
+    "carol": SHARED,
+    UNOWNED: NOBODY,    # user_id NULL, as before migration 0003
+}
+VIEWERS = ("alice", "carol")  # one isolated, one on the shared ledger
+# Whose rows a viewer on each ledger may see and change besides their own.
+SEES = {ISOLATED: set(), SHARED: {SHARED, NOBODY}}
+PERSONAL_SHAPES = ("personal", "batch")
+
+
+def may_reach(route, viewer, owner):
+    if owner == viewer:
+        return True
+    return route.shape not in PERSONAL_SHAPES and OWNERS[owner] in SEES[OWNERS[viewer]]
+
+
+# --- the data routes --------------------------------------------------------------------------
+
+MONTH = "2024-11"          # every row of the matrix's ledger is dated in this month
+UPLOAD_TOKEN = "0" * 32    # fills "{token}": an upload no session holds
+CREATED = "matrix create"  # the description of what the "create" routes make
+
+
 @dataclass(frozen=True)
 class DataRoute:
     endpoint: str
-    path: str                     # "{row}" is replaced by a transaction id
-    shape: str = "list"           # see SHAPES
+    path: str                     # "{row}", "{batch}", "{token}": see `url`
+    shape: str = "list"           # see the module docstring
     method: str = "GET"
-    body: dict = field(default=None)   # JSON body
-    form: dict = field(default=None)   # web form fields (a CSRF token is added)
-    covered_by: str = None             # shape "covered": "tests/<file>.py::<test function>"
+    body: dict = field(default=None)    # JSON body
+    form: dict = field(default=None)    # web form fields (a CSRF token is added)
+    upload: str = None                  # CSV text, sent as the multipart field "file"
+    reference: Callable = None          # shape "aggregate": visible rows -> expected JSON
+    covered_by: str = None              # shape "covered": "tests/<file>.py::<test function>"
 
     @property
     def is_api(self):
         return self.path.startswith("/api/")
 
+    @property
+    def is_write(self):
+        """Whether it changes rows (assistant tools are POSTs that only read)."""
+        return self.shape in ("create", "batch") or (self.shape == "row" and self.method != "GET")
+
+    def url(self, row, batch, token=UPLOAD_TOKEN):
+        """The path with a transaction id, an import batch id and an upload token filled in."""
+        return self.path.format(row=row, batch=batch, token=token)
+
+    def __str__(self):
+        return f"{self.method} {self.path}"
+
+
+def tool(name, body, reference=None):
+    """An assistant tool, run through POST /api/agent/tools/<name>: an aggregate when it
+    answers numbers (`reference` gives them from the visible rows), else a list."""
+    if reference is None:
+        return DataRoute("agent_api.api_run_tool", f"/api/agent/tools/{name}", method="POST",
+                         body=body)
+    return DataRoute("agent_api.api_run_tool", f"/api/agent/tools/{name}", shape="aggregate",
+                     method="POST", body=body,
+                     reference=lambda rows: {"tool": name, "result": reference(rows)})
+
+
+UPLOAD_SESSIONS = ("tests/ingest/test_import_web.py::"
+                   "test_another_session_cannot_confirm_my_upload")
 
 DATA_ROUTES = [
     DataRoute("dashboard.index", "/"),
     DataRoute("transactions.index", "/transactions"),
+    DataRoute("transactions.index", "/transactions?q=coffee"),
     DataRoute("transactions.export", "/transactions/export.csv"),
-    DataRoute("transactions.delete", "/transactions/{row}/delete", shape="row"),
+    DataRoute("transactions.delete", "/transactions/{row}/delete", shape="row"),  # confirm page
+    DataRoute("transactions.delete", "/transactions/{row}/delete", shape="row", method="POST",
+              form={}),
     DataRoute("transactions.set_category", "/transactions/{row}/category", shape="row",
               method="POST", form={"category": "Matrix"}),
     DataRoute("transactions_api.api_list", "/api/transactions"),
+    DataRoute("transactions_api.api_list", "/api/transactions?q=coffee"),
     DataRoute("transactions_api.api_create", "/api/transactions", shape="create", method="POST",
-              body={"date": "2024-11-30", "amount": "-1.00", "description": "matrix create"}),
+              body={"date": f"{MONTH}-30", "amount": "-1.00", "description": CREATED}),
     DataRoute("transactions_api.api_get", "/api/transactions/{row}", shape="row"),
     DataRoute("transactions_api.api_update", "/api/transactions/{row}", shape="row",
               method="PATCH", body={"category": "Matrix"}),
@@ -122,33 +204,38 @@ DATA_ROUTES = [
               method="DELETE"),
     DataRoute("ingest.undo", "/import/batches/{batch}/undo", shape="batch", method="POST",
               form={}),
-    DataRoute("ingest_api.api_import", "/api/ingest", shape="covered", method="POST",
-              covered_by="tests/ingest/test_import.py::"
-                         "test_an_import_is_private_when_isolated_and_shared_on_the_legacy_ledger"),
-    *[DataRoute(f"ingest.{view}", f"/import/<token>/{view}", shape="covered", method="POST",
-                covered_by="tests/ingest/test_import_web.py::"
-                           "test_another_session_cannot_confirm_my_upload")
-      for view in ("upload", "remap", "confirm", "progress")],
-    # The page lists the latest categorised rows it learns from (the fixture has no others).
+    DataRoute("ingest_api.api_import", "/api/ingest", shape="create", method="POST",
+              upload=f"Date,Description,Amount\n{MONTH}-30,{CREATED},-1.00\n"),
+    DataRoute("ingest.upload", "/import", shape="covered", method="POST",
+              covered_by=UPLOAD_SESSIONS),
+    DataRoute("ingest.remap", "/import/{token}/preview", shape="covered", method="POST",
+              covered_by=UPLOAD_SESSIONS),
+    DataRoute("ingest.confirm", "/import/{token}/confirm", shape="covered", method="POST",
+              covered_by=UPLOAD_SESSIONS),
+    DataRoute("ingest.progress", "/import/{token}/progress", shape="covered",
+              covered_by=UPLOAD_SESSIONS),
+    # The page lists the latest categorised rows it learns from.
     DataRoute("suggest.index", "/suggestions"),
     DataRoute("suggest.accept", "/suggestions/{row}/accept", shape="row", method="POST",
               form={"category": "Matrix"}),
-    # The fixture's rows are all categorised, so nothing is suggested: probe the row filter.
+    # Too few categorised rows for a model, so nothing is suggested: probe the row filter.
     DataRoute("suggest_api.api_list", "/api/suggestions?transaction_id={row}", shape="row"),
     DataRoute("suggest_api.api_accept", "/api/suggestions/{row}/accept", shape="row",
               method="POST", body={"category": "Matrix"}),
-    DataRoute("agent_api.api_run_tool", "/api/agent/tools/search_transactions", method="POST",
-              body={"query": "coffee"}),
-    DataRoute("agent_api.api_run_tool", "/api/agent/tools/top_merchants", method="POST",
-              body={}),
-    # Analytics: merchants and month drivers name the fixture's cafés; the other charts are
-    # numbers only, checked against each user's rows by the named test.
-    DataRoute("charts_api.api_merchants", "/api/charts/merchants?month=2024-11"),
-    *[DataRoute(f"charts_api.api_{view}", f"/api/charts/{view}", shape="covered",
-                covered_by="tests/charts/test_isolation.py::"
-                           "test_isolated_charts_hold_none_of_another_users_rows")
-      for view in ("summary", "categories", "trends")],
-    DataRoute("explain_api.api_month", "/api/explain/month/2024-11"),
+    tool("search_transactions", {"query": "coffee"}),
+    tool("explain_month", {"month": MONTH}),
+    tool("spending_summary", {"month": MONTH}, lambda rows: ref.summary(rows, MONTH)),
+    tool("category_breakdown", {"month": MONTH}, lambda rows: ref.categories(rows, MONTH)),
+    tool("top_merchants", {}, lambda rows: ref.merchants(rows, None, 10)),
+    DataRoute("charts_api.api_summary", f"/api/charts/summary?month={MONTH}", shape="aggregate",
+              reference=lambda rows: ref.summary(rows, MONTH)),
+    DataRoute("charts_api.api_categories", f"/api/charts/categories?month={MONTH}",
+              shape="aggregate", reference=lambda rows: ref.categories(rows, MONTH)),
+    DataRoute("charts_api.api_trends", "/api/charts/trends?months=3", shape="aggregate",
+              reference=lambda rows: ref.trends(rows, 3)),
+    DataRoute("charts_api.api_merchants", f"/api/charts/merchants?month={MONTH}",
+              shape="aggregate", reference=lambda rows: ref.merchants(rows, MONTH, 10)),
+    DataRoute("explain_api.api_month", f"/api/explain/month/{MONTH}"),
     DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
     DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),
 ]

@@ -1,22 +1,32 @@
-"""Every route classified; every data route exercised for owner vs other, isolation on and off."""
+"""Every route classified; every data route probed by both kinds of viewer against rows of
+every kind of owner, reads and writes, under the emergency lock, with private headers.
+
+route_matrix.py has the routes, their shapes and the table of who may reach whose rows;
+matrix_ledger.py the rows and the viewers.
+"""
+import importlib
+
 import pytest
-from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
-from finance_app.extensions import db
 from finance_app.isolation import DATA
-from finance_app.isolation.access import route_kind
-from finance_app.models import Transaction
-from tests.conftest import csrf_token, set_isolation
-from tests.isolation.route_matrix import DATA_ROUTES, ROUTE_KINDS
+from finance_app.isolation.access import LOCK_MESSAGE, route_kind
+from tests.isolation.matrix_ledger import MARKERS
+from tests.isolation.route_matrix import (
+    CREATED,
+    DATA_ROUTES,
+    OWNERS,
+    ROUTE_KINDS,
+    UNOWNED,
+    VIEWERS,
+    may_reach,
+)
+from tests.isolation.test_headers_and_lock import assert_private
 
-# Markers of each user's rows and import batch, as the People fixture writes them.
-MARKERS = {name: (f"{name} coffee", f"{name.title()} Cafe", f"{name}-statement.csv")
-           for name in ("alice", "bob", "carol")}
-GENERIC = [r for r in DATA_ROUTES if r.shape != "covered"]
-
-
-def shows(response, name):
-    return any(marker in response.get_data(as_text=True) for marker in MARKERS[name])
+PROBED = [r for r in DATA_ROUTES if r.shape != "covered"]
+HIDDEN = "hidden"  # 404 (or absent from a list), no marker, nothing of the owner changed
+# What a probe finds of the rows of an owner the viewer may reach, by operation.
+REACHED = {"read": "shown", "write": "changed"}
 
 
 def test_every_route_is_classified(app):
@@ -30,107 +40,143 @@ def test_every_route_is_classified(app):
 
 
 def test_every_data_route_has_a_probe(app):
-    data_endpoints = {e for e, kind in ROUTE_KINDS.items() if kind == DATA}
-    probed = {r.endpoint for r in DATA_ROUTES}
-    assert data_endpoints <= probed, f"data routes without a probe: {sorted(data_endpoints - probed)}"
+    served = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
+              if ROUTE_KINDS.get(rule.endpoint) == DATA
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    probed = {(r.endpoint, r.method) for r in DATA_ROUTES}
+    assert not served - probed, f"data routes without a probe: {sorted(served - probed)}"
 
 
-@pytest.mark.parametrize("route", [r for r in DATA_ROUTES if r.shape == "covered"],
-                         ids=lambda r: r.endpoint)
+@pytest.mark.parametrize("route", DATA_ROUTES, ids=str)
+def test_matrix_entry_is_served_by_its_endpoint(app, route):
+    path = route.url(row=1, batch=1).partition("?")[0]
+    try:
+        endpoint, _ = app.url_map.bind("localhost").match(path, method=route.method)
+    except HTTPException as exc:
+        pytest.fail(f"no URL rule serves {route.method} {path}: {exc.code} {exc.name}")
+    assert endpoint == route.endpoint
+
+
+@pytest.mark.parametrize("route", [r for r in DATA_ROUTES if r.shape == "covered"], ids=str)
 def test_covered_routes_name_a_real_test(route):
-    import importlib
-
     path, _, function = route.covered_by.partition("::")
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     assert callable(getattr(module, function, None)), f"{route.covered_by} does not exist"
 
 
-def path_for(route, people, name):
-    """The route's path with `name`'s transaction or import batch id filled in."""
-    return (route.path.replace("{row}", str(people.rows[name][0]))
-            .replace("{batch}", str(people.batches[name])))
+# --- probes --------------------------------------------------------------------------------
+
+def shows(response, owner):
+    return any(marker in response.get_data(as_text=True) for marker in MARKERS[owner])
 
 
-def call(client, route, path=None):
-    path = path or route.path
-    if route.form is not None:
-        data = dict(route.form, csrf_token=csrf_token(client, "/transactions"))
-        return client.open(path, method=route.method, data=data)
-    return client.open(path, method=route.method, json=route.body)
+def call(matrix, viewer, route, owner):
+    """`viewer` sends `route`'s request probing `owner`'s row or batch."""
+    response = matrix.request(viewer, route, matrix.path(route, owner))
+    assert_private(response)
+    return response
 
 
-def snapshot(app, row_id):
-    with app.app_context():
-        row = db.session.execute(select(Transaction).where(Transaction.id == row_id)).scalar()
-        return None if row is None else (row.description, row.category, str(row.amount))
+def expected(route, viewer):
+    reached = REACHED["write" if route.is_write else "read"]
+    return {owner: reached if may_reach(route, viewer, owner) else HIDDEN for owner in OWNERS}
 
 
-@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
-def test_data_route_needs_sign_in(app, people, route):
-    path = path_for(route, people, "alice")
-    response = app.test_client().open(path, method=route.method, json=route.body,
-                                      data=route.form)
+def probe_many(matrix, route, viewer):
+    """One response about many rows: whose markers it shows."""
+    response = call(matrix, viewer, route, viewer)
+    assert response.status_code == 200, response.text
+    found = {owner: "shown" if shows(response, owner) else HIDDEN for owner in OWNERS}
+    assert found == expected(route, viewer)
+
+
+def outcome(matrix, route, viewer, owner):
+    """What `route` does to `owner`'s row or batch, called by `viewer`."""
+    before = matrix.state(owner)
+    response = call(matrix, viewer, route, owner)
+    changed = matrix.state(owner) != before
+    status = response.status_code
+    not_found = status == 404 and (not route.is_api or
+                                   response.json["error"]["code"] == "not_found")
+    if not_found and not changed and not shows(response, owner):
+        return HIDDEN
+    if route.is_write and status < 400 and changed:
+        return "changed"
+    if not route.is_write and status == 200 and not changed:
+        return "shown"
+    return f"{status} and {'changed' if changed else 'unchanged'}"
+
+
+def probe_each(matrix, route, viewer):
+    """A request per owner, with that owner's row or batch."""
+    found = {owner: outcome(matrix, route, viewer, owner) for owner in OWNERS}
+    assert found == expected(route, viewer)
+
+
+def probe_aggregate(matrix, route, viewer):
+    """Numbers: exactly those of the rows the viewer may see."""
+    visible = [owner for owner in OWNERS if may_reach(route, viewer, owner)]
+    response = call(matrix, viewer, route, viewer)
+    assert response.status_code == 200, response.text
+    assert response.json == route.reference(matrix.reference_rows(visible)), \
+        f"expected the numbers of the rows of {visible}"
+
+
+def probe_create(matrix, route, viewer):
+    """The new row is the viewer's, whatever the flag; nobody else's rows change."""
+    before = matrix.everything()
+    response = call(matrix, viewer, route, viewer)
+    assert response.status_code == 201, response.text
+    assert matrix.owners_of(CREATED) == [matrix.ids[viewer]]
+    after = matrix.everything()
+    assert {o: after[o] for o in OWNERS if o != viewer} == \
+        {o: before[o] for o in OWNERS if o != viewer}
+
+
+PROBES = {"list": probe_many, "personal": probe_many, "row": probe_each, "batch": probe_each,
+          "aggregate": probe_aggregate, "create": probe_create}
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+@pytest.mark.parametrize("route", PROBED, ids=str)
+def test_data_route_by_viewer_and_owner(matrix, route, viewer):
+    PROBES[route.shape](matrix, route, viewer)
+
+
+@pytest.mark.parametrize("route", [r for r in PROBED if r.shape == "aggregate"], ids=str)
+def test_shared_ledger_numbers_drop_an_owner_isolated_later(matrix, route):
+    """Numbers already cached for the shared ledger do not outlive a flag change: once bob's
+    cohort is isolated, carol's answer leaves his rows out on her next request."""
+    assert call(matrix, "carol", route, "carol").status_code == 200
+    matrix.isolate_cohort("beta")
+    response = call(matrix, "carol", route, "carol")
+    assert response.status_code == 200, response.text
+    assert response.json == route.reference(matrix.reference_rows(["carol", UNOWNED]))
+
+
+@pytest.mark.parametrize("route", DATA_ROUTES, ids=str)
+def test_data_route_needs_sign_in(app, matrix, route):
+    before = matrix.everything()
+    response = app.test_client().open(matrix.path(route, "alice"), method=route.method,
+                                      json=route.body, data=route.form)
+    assert_private(response)
     if route.is_api:
         assert response.status_code == 401
+        assert response.json["error"]["code"] == "unauthorized"
     else:
         assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert snapshot(app, people.rows["alice"][0]) == ("alice coffee", "Coffee", "-12.50")
+    assert matrix.everything() == before
 
 
-def ledger_of(app, people, name):
-    with app.app_context():
-        rows = db.session.execute(select(Transaction).where(
-            Transaction.user_id == people.ids[name]).order_by(Transaction.id)).scalars()
-        return [(r.id, r.description, r.category, str(r.amount), r.import_batch_id) for r in rows]
-
-
-def owner_of(app, row_id):
-    with app.app_context():
-        return db.session.execute(
-            select(Transaction.user_id).where(Transaction.id == row_id)).scalar()
-
-
-@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
-def test_data_route_isolated_owner_vs_other(app, people, route):
-    set_isolation(app, ["staff"])  # alice isolated
-    alice = people.client("alice")
-    if route.shape in ("list", "personal"):
-        response = call(alice, route)
-        assert response.status_code == 200
-        assert shows(response, "alice")
-        assert not shows(response, "bob") and not shows(response, "carol")
-    elif route.shape == "create":
-        response = call(alice, route)
-        assert response.status_code == 201
-        assert owner_of(app, response.json["id"]) == people.ids["alice"]
-    else:
-        before = ledger_of(app, people, "bob")
-        other = call(alice, route, path_for(route, people, "bob"))
-        assert other.status_code == 404
-        assert not shows(other, "bob")
-        assert ledger_of(app, people, "bob") == before
-        assert call(alice, route, path_for(route, people, "alice")).status_code < 400
-
-
-@pytest.mark.parametrize("route", GENERIC, ids=lambda r: r.endpoint)
-def test_data_route_shared_ledger_when_off(app, people, route):
-    set_isolation(app, ["staff"])  # carol (general) stays on the shared ledger
-    carol = people.client("carol")
-    if route.shape == "list":
-        response = call(carol, route)
-        assert response.status_code == 200
-        assert shows(response, "carol") and shows(response, "alice") and shows(response, "bob")
-    elif route.shape == "personal":
-        response = call(carol, route)
-        assert response.status_code == 200
-        assert shows(response, "carol") and not shows(response, "bob")
-    elif route.shape == "create":
-        response = call(carol, route)
-        assert response.status_code == 201
-        assert owner_of(app, response.json["id"]) == people.ids["carol"]
-    elif route.shape == "batch":  # import batches are personal on every ledger
-        before = ledger_of(app, people, "bob")
-        assert call(carol, route, path_for(route, people, "bob")).status_code == 404
-        assert ledger_of(app, people, "bob") == before
-    else:
-        assert call(carol, route, path_for(route, people, "bob")).status_code < 400
+@pytest.mark.parametrize("route", DATA_ROUTES, ids=str)
+def test_data_route_is_closed_by_the_emergency_lock(matrix, route):
+    before = matrix.everything()
+    matrix.lock()
+    for viewer in VIEWERS:
+        response = call(matrix, viewer, route, viewer)
+        assert response.status_code == 503, (viewer, response.text)
+        if route.is_api:
+            assert response.json == {"error": {"code": "data_locked", "message": LOCK_MESSAGE}}
+        else:
+            assert response.mimetype == "text/html" and LOCK_MESSAGE in response.text
+    assert matrix.everything() == before
