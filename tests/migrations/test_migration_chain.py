@@ -24,18 +24,17 @@ from tests.conftest import app_on_fresh_database
 
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
-HEAD = "0006_fingerprint_per_owner"
+FINGERPRINT_INDEX, HEAD = "0006_fingerprint_per_owner", "0008_sessions_and_ids"
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
-              "guard_events", "import_mappings", "cohorts", "audit_events"}
+              "guard_events", "import_mappings", "cohorts", "audit_events", "user_sessions"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
 users_t = sa.table(
     "users", sa.column("id", sa.Integer), sa.column("email", sa.String),
     sa.column("password_hash", sa.String), sa.column("cohort", sa.String),
-    sa.column("is_admin", sa.Boolean), sa.column("auth_version", sa.Integer),
-    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("is_admin", sa.Boolean), sa.column("created_at", sa.DateTime(timezone=True)),
 )
 batches_t = sa.table(
     "import_batches", sa.column("id", sa.Integer), sa.column("filename", sa.String),
@@ -117,7 +116,7 @@ def insert_legacy_data(n_users=3, n_transactions=50, n_batches=2):
     with db.engine.begin() as conn:
         conn.execute(sa.insert(users_t), [
             dict(id=i, email=f"user{i}@example.com", password_hash="scrypt:x", cohort="general",
-                 is_admin=False, auth_version=1, created_at=NOW)
+                 is_admin=False, created_at=NOW)
             for i in range(1, n_users + 1)
         ])
         conn.execute(sa.insert(batches_t), [
@@ -205,7 +204,8 @@ def test_chain_is_legacy_nullable_not_null_then_later_tables(empty_db_app):
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
     chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINT_INDEX, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
+                     LEGACY]
 
 
 def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
@@ -287,7 +287,7 @@ def test_delete_user_cascades_at_head(empty_db_app):
         for name in ("alice", "bob"):
             ids[name] = conn.execute(sa.insert(users_t).returning(users_t.c.id), dict(
                 email=f"{name}@example.com", password_hash="scrypt:x", cohort="general",
-                is_admin=False, auth_version=1, created_at=NOW)).scalar_one()
+                is_admin=False, created_at=NOW)).scalar_one()
             batch_id = conn.execute(sa.insert(owned(batches_t)).returning(sa.column("id")), dict(
                 filename=f"{name}.csv", row_count=3, created_at=NOW, user_id=ids[name],
             )).scalar_one()
@@ -316,7 +316,8 @@ def test_delete_user_cascades_at_head(empty_db_app):
 
 def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     chain = [s.revision for s in script_directory().walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINT_INDEX, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE,
+                     LEGACY]
 
     # Build an owned ledger at head the way a real install gets there.
     upgrade(revision=LEGACY)
@@ -327,7 +328,7 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     assert current_revision() == HEAD
 
     # Down, one revision at a time, data present.
-    for target in (ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
+    for target in (FINGERPRINT_INDEX, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
         downgrade(revision=target)
         assert current_revision() == target
         assert ledger() == before, f"ledger changed by the downgrade to {target}"
