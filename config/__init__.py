@@ -73,6 +73,8 @@ class BaseConfig:
 
     # Principal (id, cohort, admin) cache lifetime; changes invalidate it at once anyway.
     PRINCIPAL_CACHE_SECONDS = 3600
+    # Creating an API token needs a sign-in this recent or the password in the same request.
+    FRESH_SIGN_IN_MINUTES = int(os.environ.get("FRESH_SIGN_IN_MINUTES", "15"))
 
 
 class DevelopmentConfig(BaseConfig):

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from config import get_config
 
-from .extensions import cache, csrf, db, migrate
+from .extensions import cache, csrf, db, login_manager, migrate
 
 
 def create_app(config=None, **overrides):
@@ -27,6 +27,8 @@ def create_app(config=None, **overrides):
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)
+    # Templates ask `current_principal()`, not Flask-Login's `current_user`.
+    login_manager.init_app(app, add_context_processor=False)
 
     from .isolation import init_access
     from .isolation.flags import make_flag_service
@@ -73,7 +75,8 @@ def create_app(config=None, **overrides):
 def _protect_forms(app):
     """CSRF tokens on every web form post. The JSON API under /api/ authenticates with a
     bearer token or a SameSite=Lax cookie and takes only JSON or multipart bodies, so it is
-    exempt as a whole (not view by view, which a new route could forget)."""
+    exempt as a whole (not view by view, which a new route could forget). So is a request
+    with a bearer token anywhere: its identity is the token's, never the cookie's."""
     from flask import request
 
     from .errors import is_api_request

@@ -46,7 +46,10 @@ class AppError(HTTPException):
 
 
 def is_api_request():
-    return request.path.startswith("/api/")
+    """A program's request: under /api/, or authenticated with a bearer token (a browser never
+    adds one on its own, so such a request is neither a page view nor a forged form post)."""
+    scheme = request.headers.get("Authorization", "").partition(" ")[0]
+    return request.path.startswith("/api/") or scheme.lower() == "bearer"
 
 
 def error_response(status, code, message, **details):

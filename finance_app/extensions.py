@@ -1,5 +1,6 @@
 """One instance of each Flask extension; `create_app` calls their `init_app`."""
 from flask_caching import Cache
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -24,3 +25,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 cache = Cache()
+# Its user and request loaders are the isolation core's (isolation/principal.py).
+login_manager = LoginManager()

@@ -45,8 +45,14 @@ class Owned:
         )
 
 
+# SQLite reuses the highest free rowid unless a table says AUTOINCREMENT: a deleted account's
+# id would be given to the next sign-up. Ids are never reused (PostgreSQL sequences never are).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class User(db.Model):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
     # Not RETURNING server defaults on insert: rollout_bucket may not exist yet (see there).
     __mapper_args__ = {"eager_defaults": False}
 
@@ -67,10 +73,6 @@ class User(db.Model):
     rollout_bucket: Mapped[int] = mapped_column(
         SmallInteger, nullable=False, server_default="0", deferred=True
     )
-    # Bumped on a password change: sessions signed in before it stop working.
-    auth_version: Mapped[int] = mapped_column(
-        Integer, nullable=False, default=1, server_default="1"
-    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
@@ -85,6 +87,7 @@ class ImportBatch(Owned, db.Model):
         Index("ix_import_batches_user_id", "user_id"),
         # The key that transactions name their batch and its owner by (see Transaction).
         UniqueConstraint("id", "user_id", name="uq_import_batches_id_user_id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +106,7 @@ class ImportMapping(Owned, db.Model):
     __tablename__ = "import_mappings"
     __table_args__ = (
         UniqueConstraint("user_id", "layout", name="uq_import_mappings_user_id_layout"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -126,6 +130,7 @@ class Transaction(Owned, db.Model):
             ["import_batch_id", "user_id"], ["import_batches.id", "import_batches.user_id"],
             name="fk_transactions_import_batch_id_user_id_import_batches", ondelete="CASCADE",
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -147,12 +152,29 @@ class Transaction(Owned, db.Model):
 
 class ApiToken(Owned, db.Model):
     __tablename__ = "api_tokens"
-    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False, default="api")
     # SHA-256 of the token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class UserSession(Owned, db.Model):
+    """A signed-in browser session. The cookie carries a random session id; only its hash is
+    kept, so a copy of this table cannot sign anyone in. Deleting the row ends the session."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 of the session id.
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # When the user signed in (with their password): the session's age for recent-sign-in
+    # checks and its lifetime.
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )

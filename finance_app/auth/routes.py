@@ -2,13 +2,24 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from pydantic import BaseModel, Field
 
 from ..api import Body, parse_body
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import AUTH, access, current_principal, isolation_on, sign_in, sign_out
+from ..isolation.principal import signed_in_with_token, signed_in_within
+from ..isolation.sessions import end_other_sessions
 from ..models import User
 from ..openapi import documented
 from . import service
@@ -71,19 +82,45 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-# --- settings: API tokens and account deletion ----------------------------------------------
+# --- settings: API tokens, password, sessions, account deletion -----------------------------
 # Account pages are AUTH routes (they keep working under the emergency data lock), so each
 # one checks the sign-in itself.
 
+def sign_in_first():
+    return AppError(401, "unauthorized", "Sign in first: send a session cookie or an "
+                    "'Authorization: Bearer <token>' header.")
+
+
+def session_only(view):
+    """Creating tokens, changing the password and deleting the account need a signed-in
+    session: a bearer token cannot mint more tokens or lock its owner out of the account."""
+    @wraps(view)
+    def without_token(*args, **kwargs):
+        if signed_in_with_token():
+            raise AppError(403, "session_required", "An API token cannot do this: sign in "
+                           "with your password (on the web, or with the session cookie).")
+        return view(*args, **kwargs)
+
+    return without_token
+
+
 def account_page(view):
-    """The signed-in user's account page: passes the User, or sends the visitor to sign in."""
+    """The signed-in user's account page: passes the User, or sends the visitor to sign in.
+    A change the request did not confirm (wrong password, old sign-in) is shown on the page."""
     @wraps(view)
     def with_user(*args, **kwargs):
         principal = current_principal()
         user = db.session.get(User, principal.id) if principal else None
         if user is None:
             return redirect(url_for("auth.login", next="/settings"))
-        return view(user, *args, **kwargs)
+        try:
+            return view(user, *args, **kwargs)
+        except service.NotConfirmed as exc:
+            flash(exc.description, "error")
+            return _settings_page(user, status=exc.code)
+        except service.AccountError as exc:
+            flash(exc.message, "error")
+            return _settings_page(user, status=exc.status)
 
     return with_user
 
@@ -96,14 +133,18 @@ def settings(user):
 
 
 def _settings_page(user, new_token=None, status=200):
+    minutes = current_app.config["FRESH_SIGN_IN_MINUTES"]
     return render_template("auth/settings.html", user=user, tokens=service.my_tokens(user.id),
-                           new_token=new_token, form=SignOutForm()), status
+                           new_token=new_token, form=SignOutForm(), fresh_minutes=minutes,
+                           needs_password=not signed_in_within(minutes * 60)), status
 
 
 @bp.post("/settings/tokens")
 @access(AUTH)
+@session_only
 @account_page
 def create_token(user):
+    service.confirm_owner(user, request.form.get("password"))
     name = (request.form.get("name") or "").strip()[:100] or "api"
     # Shown once, in this response only (never through the session cookie).
     return _settings_page(user, new_token=service.issue_token(user, name=name), status=201)
@@ -119,13 +160,36 @@ def revoke_token(user, token_id):
     return redirect(url_for("auth.settings"))
 
 
-@bp.post("/settings/delete")
+@bp.post("/settings/password")
+@access(AUTH)
+@session_only
+@account_page
+def change_password(user):
+    service.confirm_owner(user, request.form.get("current_password"), field="current_password",
+                          password_required=True)
+    ended = service.change_password(user, request.form.get("new_password"))
+    flash(f"Your password is changed. {_signed_out(ended)}", "success")
+    return redirect(url_for("auth.settings"))
+
+
+@bp.post("/settings/sign-out-everywhere")
 @access(AUTH)
 @account_page
+def sign_out_everywhere(user):
+    flash(_signed_out(end_other_sessions()), "success")
+    return redirect(url_for("auth.settings"))
+
+
+def _signed_out(count):
+    return f"Signed out of {count} other session(s); this one stays signed in."
+
+
+@bp.post("/settings/delete")
+@access(AUTH)
+@session_only
+@account_page
 def delete_account(user):
-    if service.authenticate(user.email, request.form.get("password")) is None:
-        flash("The password is not right; your account was not deleted.", "error")
-        return _settings_page(user, status=400)
+    service.confirm_owner(user, request.form.get("password"), password_required=True)
     service.delete_account(user)
     sign_out()
     flash("Your account and all its data have been deleted.", "info")
@@ -150,6 +214,24 @@ class Token(BaseModel):
 class Me(Account):
     is_admin: bool
     isolation: bool
+
+
+class PasswordChange(Body):
+    current_password: str = Field(min_length=1, max_length=service.MAX_PASSWORD)
+    new_password: str = Field(min_length=service.MIN_PASSWORD, max_length=service.MAX_PASSWORD)
+
+
+class SessionsEnded(BaseModel):
+    ended_sessions: int = Field(description="other sessions of the account now signed out")
+
+
+class AccountDeletion(Body):
+    password: str = Field(min_length=1, max_length=service.MAX_PASSWORD)
+
+
+class AccountDeleted(BaseModel):
+    id: int
+    deleted: bool
 
 
 def _account_error(exc):
@@ -182,6 +264,62 @@ def api_create_token():
     return jsonify(token=service.issue_token(user)), 201
 
 
+def _api_user():
+    principal = current_principal()
+    user = db.session.get(User, principal.id) if principal else None
+    if user is None:
+        raise sign_in_first()
+    return user
+
+
+@api_bp.post("/auth/password")
+@access(AUTH)
+@documented(body=PasswordChange, response=SessionsEnded)
+@session_only
+def api_change_password():
+    """Change the password; every other session of the account is signed out.
+
+    Needs the current password, and a session (an API token gets a 403). This session stays
+    signed in; API tokens keep working.
+    """
+    user = _api_user()
+    body = parse_body(PasswordChange)
+    service.confirm_owner(user, body.current_password, field="current_password",
+                          password_required=True)
+    return jsonify(ended_sessions=service.change_password(user, body.new_password))
+
+
+@api_bp.post("/auth/sign-out-everywhere")
+@access(AUTH)
+@documented(response=SessionsEnded)
+def api_sign_out_everywhere():
+    """Sign out every other session of the account (this one stays).
+
+    API tokens keep working: revoke them on the settings page.
+    """
+    if current_principal() is None:
+        raise sign_in_first()
+    return jsonify(ended_sessions=end_other_sessions())
+
+
+@api_bp.delete("/auth/account")
+@access(AUTH)
+@documented(body=AccountDeletion, response=AccountDeleted)
+@session_only
+def api_delete_account():
+    """Delete the account and all its data; it cannot be undone.
+
+    Needs the password, and a session (an API token gets a 403).
+    """
+    user = _api_user()
+    body = parse_body(AccountDeletion)
+    service.confirm_owner(user, body.password, password_required=True)
+    user_id = user.id
+    service.delete_account(user)
+    sign_out()
+    return jsonify(id=user_id, deleted=True)
+
+
 @api_bp.get("/me")
 @access(AUTH)
 @documented(response=Me)
@@ -189,7 +327,6 @@ def api_me():
     """Who the caller is, and whether their data is isolated right now."""
     principal = current_principal()
     if principal is None:
-        raise AppError(401, "unauthorized", "Sign in first: send a session cookie or an "
-                       "'Authorization: Bearer <token>' header.")
+        raise sign_in_first()
     return jsonify(id=principal.id, email=principal.email, cohort=principal.cohort,
                    is_admin=principal.is_admin, isolation=isolation_on())

@@ -2,14 +2,19 @@
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..errors import AppError
 from ..extensions import db
 from ..isolation import forget_principal, scope, unscoped
+from ..isolation.cache_keys import drop_user_namespace
+from ..isolation.principal import forget_sessions, forget_tokens, hash_secret, signed_in_within
 from ..isolation.scoping import on_behalf_of
-from ..isolation.principal import forget_tokens, hash_token
-from ..models import ApiToken, User, normalise_email
+from ..isolation.sessions import end_other_sessions
+from ..models import ApiToken, User, UserSession, normalise_email
+from .signals import account_deleted
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -22,6 +27,13 @@ class AccountError(ValueError):
         self.field = field
         self.message = message
         self.status = status
+
+
+class NotConfirmed(AppError):
+    """The request did not show that the account's owner is at the keyboard right now."""
+
+    def __init__(self, code, message, field):
+        super().__init__(403, code, message, field=field)
 
 
 def clean_email(email):
@@ -69,12 +81,28 @@ def authenticate(email, password):
     return user if check_password_hash(user.password_hash, password) else None
 
 
+def confirm_owner(user, password, field="password", password_required=False):
+    """Account changes (a new API token, a new password, deleting the account) need the
+    current password in the same request or, where the password is not required, a sign-in
+    of this session within the last FRESH_SIGN_IN_MINUTES. (Bearer tokens never get here.)"""
+    if password:
+        if not check_password_hash(user.password_hash, password):
+            raise NotConfirmed("wrong_password", "The current password is not right.", field)
+        return
+    if password_required:
+        raise NotConfirmed("password_required", "Enter your current password to confirm.", field)
+    minutes = current_app.config["FRESH_SIGN_IN_MINUTES"]
+    if not signed_in_within(minutes * 60):
+        raise NotConfirmed("sign_in_again", f"You signed in more than {minutes} minutes ago: "
+                           "enter your password to confirm it is you.", field)
+
+
 def issue_token(user, name="api"):
     """Create an API token; the token itself is returned once and only its hash is kept."""
     token = "fa_" + secrets.token_urlsafe(32)
     # The caller has just proved the password; there may be no session principal to stamp with.
     with on_behalf_of(user.id):
-        db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token)))
+        db.session.add(ApiToken(user_id=user.id, name=name, token_hash=hash_secret(token)))
         db.session.commit()
     return token
 
@@ -102,11 +130,11 @@ def revoke_token(user_id, token_id):
 
 
 def change_password(user, new_password):
+    """Set a new password and end every other session of the account (this one stays);
+    returns how many ended. API tokens keep working: revoke them on the settings page."""
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
-    user.auth_version += 1
-    db.session.commit()
-    forget_principal(user.id)
+    return end_other_sessions()  # commits the new hash in the same transaction
 
 
 def change_cohort(user, cohort):
@@ -116,13 +144,23 @@ def change_cohort(user, cohort):
 
 
 def delete_account(user):
-    # The account's own tokens whatever the flag (explicit owner filter), so that their
-    # cached user ids can be dropped; also called from ops commands, outside any request.
-    with unscoped("tokens of an account being deleted", quiet=True):
-        hashes = db.session.execute(
-            select(ApiToken.token_hash).where(ApiToken.user_id == user.id)
+    """Delete the account and everything it owns, everywhere it is kept: its rows (the
+    foreign keys cascade), its cached principal, tokens and sessions, its cache namespace,
+    the shared-ledger aggregates that counted its rows, and (through `account_deleted`)
+    what other features keep outside the database."""
+    user_id = user.id
+    # The account's own tokens and sessions whatever the flag (explicit owner filter), so
+    # that their cached records can be dropped; this also runs outside any request.
+    with unscoped("tokens and sessions of an account being deleted", quiet=True):
+        token_hashes = db.session.execute(
+            select(ApiToken.token_hash).where(ApiToken.user_id == user_id)).scalars().all()
+        session_hashes = db.session.execute(
+            select(UserSession.session_hash).where(UserSession.user_id == user_id)
         ).scalars().all()
     db.session.delete(user)
     db.session.commit()
-    forget_principal(user.id)
-    forget_tokens(hashes)
+    forget_principal(user_id)
+    forget_tokens(token_hashes)
+    forget_sessions(session_hashes)
+    drop_user_namespace(user_id)
+    account_deleted.send(current_app._get_current_object(), user_id=user_id)

@@ -115,8 +115,11 @@ def _new_recurring(month):
 def explain_transaction(tx_id):
     """How transaction `tx_id` compares with the usual amount at its merchant (404 when
     this request may not see it)."""
+    # Ownership first, on every request: a cached explanation must never answer for a row
+    # this request may not see (or that no longer exists).
+    tx = owned_or_404(Transaction, tx_id)
+
     def build():
-        tx = owned_or_404(Transaction, tx_id)
         kind = "expense" if tx.amount < 0 else "income"
         if tx.merchant:
             basis = {"kind": "merchant", "name": tx.merchant}

@@ -1,7 +1,6 @@
 """CSV import: JSON at /api/ingest, and the web flow upload → preview → confirm at /import."""
 import json
 import uuid
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -20,6 +19,7 @@ from ..extensions import cache
 from ..isolation import DATA, access, current_principal
 from ..openapi import documented
 from . import service
+from .previews import preview_path
 
 bp = Blueprint("ingest", __name__)
 api_bp = Blueprint("ingest_api", __name__, url_prefix="/api/ingest")
@@ -82,13 +82,10 @@ def api_undo(batch_id):
 
 
 # --- web: upload → preview → confirm ----------------------------------------------------------
-# The upload is kept in the instance folder between preview and confirm, under a random token
-# that only the uploading session knows.
+# The upload is kept in the instance folder between preview and confirm (see `previews`).
 
-def _upload_dir():
-    folder = Path(current_app.config["INSTANCE_DIR"]) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _preview_path(token):
+    return preview_path(current_app, current_principal().id, token)
 
 
 def _upload_page(error=None, errors=(), status=200):
@@ -101,7 +98,7 @@ def _pending(token):
     uploads = session.get("uploads", {})
     if token not in uploads:
         raise AppError(404, "not_found", "This upload has expired; upload the file again.")
-    path = _upload_dir() / f"{current_principal().id}-{token}.csv"
+    path = _preview_path(token)
     if not path.exists():
         raise AppError(404, "not_found", "This upload has expired; upload the file again.")
     return path, uploads[token]
@@ -111,7 +108,7 @@ def _forget(token):
     uploads = dict(session.get("uploads", {}))
     uploads.pop(token, None)
     session["uploads"] = uploads
-    (_upload_dir() / f"{current_principal().id}-{token}.csv").unlink(missing_ok=True)
+    _preview_path(token).unlink(missing_ok=True)
 
 
 def _mapping_from_form():
@@ -153,7 +150,7 @@ def upload():
     if upload is None or not upload.filename:
         return _upload_page("Choose a CSV file to upload.", status=400)
     token = uuid.uuid4().hex
-    path = _upload_dir() / f"{current_principal().id}-{token}.csv"
+    path = _preview_path(token)
     upload.save(path)
     session["uploads"] = {**session.get("uploads", {}), token: upload.filename[:255]}
     try:

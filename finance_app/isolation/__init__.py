@@ -5,8 +5,9 @@ Features import from here; nothing here imports a feature package.
 from .access import ADMIN, AUTH, DATA, PUBLIC, access, init_access
 from .cache_keys import cached, invalidate_after_write, ns_key
 from .decision import data_lock_engaged, flag_service, isolation_on
-from .principal import Principal, current_principal, forget_principal, sign_in, sign_out
+from .principal import Principal, current_principal, forget_principal
 from .scoping import IsolationViolation, owned_or_404, scope, unscoped
+from .sessions import sign_in, sign_out
 
 __all__ = [
     "ADMIN", "AUTH", "DATA", "PUBLIC", "Principal", "IsolationViolation", "access", "cached",

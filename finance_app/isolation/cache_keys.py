@@ -41,16 +41,17 @@ def namespace_of_request():
     return user_namespace(current_principal().id) if _personal() else LEGACY_NAMESPACE
 
 
-def iter_cache_keys(batch=1000):
-    """Every key in the app's cache (without the backend's prefix), without blocking it:
-    Redis is walked with SCAN in batches (never KEYS); the file cache lists its files."""
+def iter_cache_keys(batch=1000, starting_with=""):
+    """Every key in the app's cache (without the backend's prefix) that starts with
+    `starting_with`, without blocking it: Redis is walked with SCAN in batches (never KEYS);
+    the file cache lists its files."""
     backend = cache.cache
     if hasattr(backend, "keys"):
-        yield from backend.keys()
+        yield from (key for key in backend.keys() if key.startswith(starting_with))
         return
     prefix = getattr(backend, "key_prefix", "") or ""
     client = backend._write_client
-    for raw in client.scan_iter(match=f"{prefix}*", count=batch):
+    for raw in client.scan_iter(match=f"{prefix}{starting_with}*", count=batch):
         key = raw.decode() if isinstance(raw, bytes) else raw
         yield key[len(prefix):]
 
@@ -95,6 +96,15 @@ def invalidate_after_write(owner_ids=()):
     """Call after a write commits: the writer's, the owners' and the legacy namespace go stale."""
     principal = current_principal()
     invalidate_namespaces(set(owner_ids) | ({principal.id} if principal else set()))
+
+
+def drop_user_namespace(user_id):
+    """For a deleted account: its namespace goes (data keys and generation), and the legacy
+    namespace goes stale, since shared-ledger aggregates counted the account's rows."""
+    namespace = user_namespace(user_id)
+    data_keys = list(iter_cache_keys(starting_with=f"{namespace}:"))
+    cache.delete_many(generation_key(namespace), *data_keys)
+    invalidate_namespaces(())
 
 
 def invalidate_namespaces(user_ids):

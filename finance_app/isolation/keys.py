@@ -4,7 +4,7 @@ Data keys (anything built from owned rows) are namespaced by `cache_keys.ns_key`
 module only knows how names are spelled, so the modules that build principals, tokens and
 namespaced data can all use it without importing each other.
 
-Internal keys (principals, tokens, generations) start with `_` and are never data.
+Internal keys (principals, tokens, sessions, generations) start with `_` and are never data.
 """
 LEGACY_NAMESPACE = "legacy"
 
@@ -27,6 +27,10 @@ def principal_key(user_id):
 
 def token_key(token_hash):
     return f"_token:{token_hash}"
+
+
+def session_key(session_hash):
+    return f"_session:{session_hash}"
 
 
 def is_legacy_data_key(key):

@@ -129,7 +129,7 @@ class _DemoHistory:
 def _insert_users(conn, hash_password):
     conn.execute(sa.insert(schema.users), [
         dict(email=demo.email, password_hash=hash_password(DEMO_PASSWORD), cohort=demo.cohort,
-             is_admin=demo.is_admin, auth_version=1, created_at=utcnow())
+             is_admin=demo.is_admin, created_at=utcnow())
         for demo in DEMO_USERS
     ])
 

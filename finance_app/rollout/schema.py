@@ -21,8 +21,7 @@ BACKFILLED_TABLES = ("import_batches", "transactions")
 users = sa.table(
     "users", sa.column("id", sa.Integer), sa.column("email", sa.String),
     sa.column("password_hash", sa.String), sa.column("cohort", sa.String),
-    sa.column("is_admin", sa.Boolean), sa.column("auth_version", sa.Integer),
-    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("is_admin", sa.Boolean), sa.column("created_at", sa.DateTime(timezone=True)),
 )
 import_batches = sa.table(
     "import_batches", sa.column("id", sa.Integer), sa.column("filename", sa.String),

@@ -31,7 +31,7 @@ def test_cohorts_are_seeded_from_users_and_the_downgrade_keeps_users():
     with db.engine.begin() as conn:
         conn.execute(sa.insert(users_t), [
             dict(email=f"u{i}@example.com", password_hash="scrypt:x", cohort=cohort,
-                 is_admin=False, auth_version=1, created_at=NOW)
+                 is_admin=False, created_at=NOW)
             for i, cohort in enumerate(("beta", "staff", "beta", "nightly"))])
     upgrade()
     assert current_revision() == HEAD

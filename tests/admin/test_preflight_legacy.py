@@ -8,7 +8,7 @@ from flask_migrate import upgrade
 
 from finance_app.extensions import db
 from tests.admin.support import checks, enable, preflight
-from tests.conftest import add_user, login, make_app
+from tests.conftest import PASSWORD, add_user, make_app
 from tests.migrations.test_migration_chain import HEAD
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
@@ -37,9 +37,19 @@ def legacy_app(tmp_path):
         db.engine.dispose()
 
 
+def admin_by_token(app):
+    """Mid-upgrade there are no server-side sessions yet (revision 8 adds them): the admin
+    reaches the dashboard with an API token."""
+    token = app.test_client().post("/api/auth/tokens", json={
+        "email": "admin@example.com", "password": PASSWORD}).json["token"]
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 def test_unowned_rows_and_nullable_owner_are_red(legacy_app):
     app, ids = legacy_app
-    admin = login(app.test_client(), "admin@example.com")
+    admin = admin_by_token(app)
     report = preflight(admin, "general")
     assert report["unowned_rows"] == {"transactions": 5, "import_batches": 0}
     assert report["migration"] == {"revision": "0002_owner_nullable",
@@ -65,7 +75,7 @@ def test_owned_rows_before_the_not_null_migration_are_amber(legacy_app):
     app, ids = legacy_app
     with app.app_context(), db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE transactions SET user_id = :u"), {"u": ids["carol"]})
-    admin = login(app.test_client(), "admin@example.com")
+    admin = admin_by_token(app)
     report = preflight(admin, "general")
     assert checks(report)["unowned_rows"] == "green"
     assert checks(report)["not_null_migration"] == "amber"
@@ -76,7 +86,7 @@ def test_owned_rows_before_the_not_null_migration_are_amber(legacy_app):
 
 def test_the_dashboard_reads_but_does_not_change_before_the_admin_tables_exist(legacy_app):
     app, ids = legacy_app
-    admin = login(app.test_client(), "admin@example.com")
+    admin = admin_by_token(app)
     page = admin.get("/admin/flags")
     assert page.status_code == 200
     assert 'id="migration-notice"' in page.text and "0002_owner_nullable" in page.text

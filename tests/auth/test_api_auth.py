@@ -76,3 +76,16 @@ def test_api_without_auth_is_401_json_never_a_redirect(client):
     response = client.get("/api/me")
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("header,json", [("Basic abc", False),
+                                         ("Bearer fa_not-a-real-token", True)])
+def test_bad_authorization_header_on_a_page_is_a_clear_401(client, header, json):
+    """A page answers with its error page (a proxy's Basic credentials are not ours); a bearer
+    token is a program's, which gets the JSON error."""
+    response = client.get("/transactions", headers={"Authorization": header})
+    assert response.status_code == 401
+    if json:
+        assert response.json["error"]["code"] == "unauthorized"
+    else:
+        assert "text/html" in response.headers["Content-Type"]

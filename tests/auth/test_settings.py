@@ -58,7 +58,7 @@ def test_delete_account_needs_the_password_then_removes_everything(app, people):
     alice = people.client("alice")
     wrong = alice.post("/settings/delete", data={"password": "not it at all",
                                                  "csrf_token": csrf_token(alice, "/settings")})
-    assert wrong.status_code == 400 and "not right" in wrong.text
+    assert wrong.status_code == 403 and "not right" in wrong.text
     with app.app_context():
         assert db.session.get(User, people.ids["alice"]) is not None
     done = alice.post("/settings/delete", data={"password": PASSWORD,

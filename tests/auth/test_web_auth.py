@@ -121,18 +121,6 @@ def test_next_never_redirects_off_site(app, client, target):
     assert response.headers["Location"] == "/"
 
 
-def test_password_change_ends_other_sessions(app, people):
-    from finance_app.auth.service import change_password
-
-    alice = people.client("alice")
-    assert alice.get("/api/me").status_code == 200
-    with app.app_context():
-        change_password(db.session.get(User, people.ids["alice"]), "a brand new password")
-    assert alice.get("/api/me").status_code == 401
-    assert alice.get("/").status_code == 302
-    login(app.test_client(), "alice@example.com", "a brand new password")
-
-
 def test_account_deletion_takes_effect_on_next_request(app, people):
     from finance_app.auth.service import delete_account
 

@@ -3,7 +3,11 @@ is a 404), the shared ledger's when not; they are cached and refreshed by writes
 from datetime import date
 
 import pytest
+from sqlalchemy import delete
 
+from finance_app.extensions import db
+from finance_app.isolation import unscoped
+from finance_app.models import Transaction
 from tests.charts.ledger import ERIN_ROWS, month_explanation, sql_statements
 from tests.conftest import set_isolation
 
@@ -56,7 +60,9 @@ def test_explanations_are_cached_and_refreshed_by_writes(app, ledger):
     first = [erin.get(url).json for url in urls]
     with sql_statements(app) as statements:
         assert [erin.get(url).json for url in urls] == first
-    assert statements == []
+    # From the cache: only the transaction's ownership check runs (one row by id).
+    [ownership_check] = statements
+    assert "FROM transactions" in ownership_check and "WHERE transactions.id = ?" in ownership_check
     # Another espresso at Corner Coffee: the beans' explanation and April's drivers change.
     created = erin.post("/api/transactions", json={
         "date": "2024-04-25", "amount": "-4.00", "description": "Espresso",
@@ -72,6 +78,21 @@ def test_explanations_are_cached_and_refreshed_by_writes(app, ledger):
     # A deleted transaction is no longer explained.
     assert erin.delete(f"/api/transactions/{ledger.erin_ids[30]}").status_code == 204
     assert erin.get(urls[1]).status_code == 404
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["isolated", "shared-ledger"])
+def test_a_cached_explanation_never_answers_for_a_row_the_request_may_not_see(app, ledger,
+                                                                               isolated):
+    """Ownership is checked before the cache is read: an explanation cached while the row was
+    visible is not served once it is gone, even when nothing made the cache stale."""
+    set_isolation(app, ["staff"] if isolated else [])
+    erin = ledger.client("erin")
+    url = f"/api/explain/transactions/{ledger.erin_ids[30]}"
+    assert erin.get(url).status_code == 200  # now cached
+    with app.app_context(), unscoped("test: a row gone behind the cache's back"):
+        db.session.execute(delete(Transaction).where(Transaction.id == ledger.erin_ids[30]))
+        db.session.commit()
+    assert erin.get(url).status_code == 404
 
 
 @pytest.mark.parametrize("url,status,field", [

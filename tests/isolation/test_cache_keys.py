@@ -152,3 +152,56 @@ def test_legacy_keys_are_listed_and_purged_on_redis(tmp_path, migrated_sqlite):
             if keys:
                 cache.delete_many(*keys)
         app.extensions["flags"].close()
+
+
+def _drop_scenario(app, people):
+    from finance_app.extensions import cache
+    from finance_app.isolation.cache_keys import drop_user_namespace
+
+    _fill(app, people)
+    alice, admin = people.ids["alice"], people.ids["admin"]
+    with Request(app, admin):
+        cached("summary:2024-11", lambda: "admin")
+    with app.app_context():  # a namespace whose id starts with alice's must stay
+        cache.set(f"user:{alice}0:summary:2024-11", "someone else")
+        legacy_generation = cache.get("_gen:legacy")
+    before = _keys(app)
+    alices = {f"user:{alice}:summary:2024-11", f"user:{alice}:categories:2024-11",
+              f"_gen:user:{alice}"}
+    assert alices <= before
+    with app.app_context():
+        drop_user_namespace(alice)
+        assert cache.get("_gen:legacy") not in (None, legacy_generation)
+    assert _keys(app) == before - alices
+    with Request(app, people.ids["carol"]):  # the shared ledger's aggregates are rebuilt
+        assert cached("summary:2024-11", lambda: "legacy v2") == "legacy v2"
+    with Request(app, admin):
+        assert cached("summary:2024-11", lambda: "admin v2") == "admin"
+
+
+def test_a_deleted_accounts_namespace_is_dropped_on_the_file_cache(app, people):
+    _drop_scenario(app, people)
+
+
+@pytest.mark.redis
+def test_a_deleted_accounts_namespace_is_dropped_on_redis(tmp_path, migrated_sqlite):
+    import shutil
+    import uuid
+
+    from tests.conftest import People, make_app
+    from tests.support.services import REDIS_URL, port_open, require
+
+    require("Redis", port_open("127.0.0.1", 6379))
+    shutil.copy(migrated_sqlite, tmp_path / "app.db")
+    app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
+    try:
+        _drop_scenario(app, People(app))
+    finally:
+        with app.app_context():
+            from finance_app.extensions import cache
+            from finance_app.isolation.cache_keys import iter_cache_keys
+
+            keys = list(iter_cache_keys())
+            if keys:
+                cache.delete_many(*keys)
+        app.extensions["flags"].close()

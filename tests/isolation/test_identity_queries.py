@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from finance_app.extensions import db
+from tests.auth.sessions import age_sessions
 from tests.conftest import PASSWORD, set_isolation
 
 
@@ -37,6 +38,20 @@ def test_steady_state_session_request_makes_no_query(app, people):
     assert seen == []
 
 
+def test_the_session_check_reads_the_database_only_when_the_cache_lost_the_session(app, people):
+    set_isolation(app, ["staff"])
+    alice = people.client("alice")
+    alice.get("/api/me")
+    age_sessions(app, people.ids["alice"], seconds=1)  # drops the cached session record
+    with statements_on_this_thread(app) as seen:
+        assert alice.get("/api/me").status_code == 200
+    [lookup] = seen
+    assert "from user_sessions" in lookup.lower()
+    with statements_on_this_thread(app) as seen:
+        assert alice.get("/api/me").status_code == 200
+    assert seen == []
+
+
 def test_steady_state_bearer_request_makes_no_query(app, people):
     set_isolation(app, [])
     token = app.test_client().post("/api/auth/tokens", json={
@@ -60,4 +75,4 @@ def test_data_request_queries_only_data(app, people):
     for statement in seen:
         lowered = statement.lower()
         assert "from users" not in lowered and "flag_definitions" not in lowered
-        assert "api_tokens" not in lowered
+        assert "api_tokens" not in lowered and "user_sessions" not in lowered

@@ -25,22 +25,21 @@ from tests.conftest import app_on_fresh_database
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
 FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_single_owner_batches"
-TWO_SIDED = "0010_two_sided_isolation"
+SESSIONS, TWO_SIDED = "0008_sessions_and_ids", "0010_two_sided_isolation"
 # Every revision, oldest first.
 CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
-         SINGLE_OWNER_BATCHES, TWO_SIDED)
+         SINGLE_OWNER_BATCHES, SESSIONS, TWO_SIDED)
 HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
-              "guard_events", "import_mappings", "cohorts", "audit_events"}
+              "guard_events", "import_mappings", "cohorts", "audit_events", "user_sessions"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
 users_t = sa.table(
     "users", sa.column("id", sa.Integer), sa.column("email", sa.String),
     sa.column("password_hash", sa.String), sa.column("cohort", sa.String),
-    sa.column("is_admin", sa.Boolean), sa.column("auth_version", sa.Integer),
-    sa.column("created_at", sa.DateTime(timezone=True)),
+    sa.column("is_admin", sa.Boolean), sa.column("created_at", sa.DateTime(timezone=True)),
 )
 batches_t = sa.table(
     "import_batches", sa.column("id", sa.Integer), sa.column("filename", sa.String),
@@ -122,7 +121,7 @@ def insert_legacy_data(n_users=3, n_transactions=50, n_batches=2):
     with db.engine.begin() as conn:
         conn.execute(sa.insert(users_t), [
             dict(id=i, email=f"user{i}@example.com", password_hash="scrypt:x", cohort="general",
-                 is_admin=False, auth_version=1, created_at=NOW)
+                 is_admin=False, created_at=NOW)
             for i in range(1, n_users + 1)
         ])
         conn.execute(sa.insert(batches_t), [
@@ -292,7 +291,7 @@ def test_delete_user_cascades_at_head(empty_db_app):
         for name in ("alice", "bob"):
             ids[name] = conn.execute(sa.insert(users_t).returning(users_t.c.id), dict(
                 email=f"{name}@example.com", password_hash="scrypt:x", cohort="general",
-                is_admin=False, auth_version=1, created_at=NOW)).scalar_one()
+                is_admin=False, created_at=NOW)).scalar_one()
             batch_id = conn.execute(sa.insert(owned(batches_t)).returning(sa.column("id")), dict(
                 filename=f"{name}.csv", row_count=3, created_at=NOW, user_id=ids[name],
             )).scalar_one()

@@ -4,8 +4,9 @@ from collections import Counter
 
 import pytest
 
+from finance_app.auth.service import issue_token
 from finance_app.extensions import db
-from finance_app.isolation import cached, sign_in
+from finance_app.isolation import cached
 from finance_app.models import User
 from tests.conftest import set_isolation
 from tests.rollout.conftest import SMALL_ROWS
@@ -253,10 +254,11 @@ def test_the_new_owner_s_isolated_cache_goes_stale(small_legacy):
     install, app = small_legacy, small_legacy.app
     set_isolation(app, ["staff"])
     alice = install.user_id("alice@example.com")
+    with app.app_context():  # a bearer token: revision 2 has no server-side sessions yet
+        bearer = {"Authorization": f"Bearer {issue_token(db.session.get(User, alice))}"}
 
     def summary(build):
-        with app.test_request_context("/api/x"):
-            sign_in(db.session.get(User, alice))
+        with app.test_request_context("/api/x", headers=bearer):
             return cached("summary:2024-11", build)
 
     assert summary(lambda: "before") == "before"
