@@ -20,6 +20,9 @@ def create_app(config=None, **overrides):
     _check_config(app)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app.config.update(_cache_settings(app.config))
+    from .isolation.cache_epoch import install as install_cache_epoch
+
+    app.extensions["cache_epoch"] = install_cache_epoch(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -249,3 +250,15 @@ class AuditEvent(db.Model):
     reverted_event_id: Mapped[Optional[int]] = mapped_column(
         Integer, ForeignKey("audit_events.id"), unique=True
     )
+
+
+class CacheState(db.Model):
+    """One row: the epoch of the shared cache's keys and the number of invalidations made,
+    so that a cache flushed or restored from an older snapshot is noticed
+    (isolation/cache_epoch.py)."""
+
+    __tablename__ = "cache_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")

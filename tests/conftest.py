@@ -22,8 +22,10 @@ from finance_app.isolation import unscoped
 from finance_app.models import ImportBatch, Transaction
 from tests.support.services import fresh_postgres_database
 
-# Fixtures shared across the tree: a real Unleash server, the browser, the analytics ledger.
-pytest_plugins = ["tests.support.unleash_server", "tests.support.browser", "tests.charts.ledger"]
+# Fixtures shared across the tree: a real Unleash server, a private Redis, the browser, the
+# analytics ledger.
+pytest_plugins = ["tests.support.unleash_server", "tests.support.redis_server",
+                  "tests.support.browser", "tests.charts.ledger"]
 
 PASSWORD = "correct horse battery"
 

@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import forget_principal, scope, unscoped
-from ..isolation.cache_keys import drop_user_namespace
+from ..isolation.cache_keys import drop_user_namespace, invalidate_namespaces
 from ..isolation.principal import forget_sessions, forget_tokens, hash_secret, signed_in_within
 from ..isolation.scoping import on_behalf_of
 from ..isolation.sessions import end_other_sessions
@@ -141,6 +141,9 @@ def change_cohort(user, cohort):
     user.cohort = cohort
     db.session.commit()
     forget_principal(user.id)
+    # Who is isolated changed: the shared ledger's aggregates may count (or miss) the rows
+    # of this user.
+    invalidate_namespaces([user.id])
 
 
 def delete_account(user):

@@ -18,9 +18,15 @@ import uuid
 from flask import current_app
 
 from ..extensions import cache
+from .cache_epoch import invalidated
 from .decision import isolation_on, visibility_rule
 from .keys import DATA_KEY_KINDS, LEGACY_NAMESPACE, generation_key, is_legacy_data_key, user_namespace
 from .principal import current_principal
+
+
+# Longer than any entry lives: a generation that expires only costs a rebuild, and keys a
+# cache epoch left behind (cache_epoch.py) must not stay forever.
+GENERATION_SECONDS = 7 * 24 * 3600
 
 
 def _personal():
@@ -49,7 +55,7 @@ def iter_cache_keys(batch=1000, starting_with=""):
     if hasattr(backend, "keys"):
         yield from (key for key in backend.keys() if key.startswith(starting_with))
         return
-    prefix = getattr(backend, "key_prefix", "") or ""
+    prefix = backend.key_prefix() if callable(backend.key_prefix) else backend.key_prefix or ""
     client = backend._write_client
     for raw in client.scan_iter(match=f"{prefix}{starting_with}*", count=batch):
         key = raw.decode() if isinstance(raw, bytes) else raw
@@ -85,7 +91,7 @@ def cached(key, build, timeout=None):
         return entry[2]
     if generation is None:
         generation = uuid.uuid4().hex
-        cache.set(generation_k, generation, timeout=0)
+        cache.set(generation_k, generation, timeout=GENERATION_SECONDS)
     value = build()
     cache.set(full_key, (generation, rule, value),
               timeout=timeout or current_app.config["CACHE_DEFAULT_TIMEOUT"])
@@ -104,11 +110,13 @@ def drop_user_namespace(user_id):
     namespace = user_namespace(user_id)
     data_keys = list(iter_cache_keys(starting_with=f"{namespace}:"))
     cache.delete_many(generation_key(namespace), *data_keys)
-    invalidate_namespaces(())
+    invalidate_namespaces(())  # counted there
 
 
 def invalidate_namespaces(user_ids):
     """Make the given users' namespaces and the legacy one stale (ops code calls this
     directly: it has no request principal)."""
     namespaces = {LEGACY_NAMESPACE} | {user_namespace(uid) for uid in user_ids if uid is not None}
-    cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces}, timeout=0)
+    cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces},
+                   timeout=GENERATION_SECONDS)
+    invalidated()

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ..errors import AppError
 from ..extensions import cache, db, login_manager
 from ..models import ApiToken, User, UserSession, utcnow
+from .cache_epoch import invalidated
 from .escape import unscoped
 from .keys import principal_key, session_key, token_key
 
@@ -180,12 +181,15 @@ def remember_session(session_hash, user_id, created_at):
 def forget_principal(user_id):
     """Drop the cached principal: the user's next request sees the change (or the deletion)."""
     cache.delete(principal_key(user_id))
+    invalidated()
 
 
 def forget_tokens(token_hashes):
     cache.delete_many(*[token_key(h) for h in token_hashes])
+    invalidated()
 
 
 def forget_sessions(session_hashes):
     """Drop ended sessions' cached records (their rows are gone): their cookies stop working."""
     cache.delete_many(*[session_key(h) for h in session_hashes])
+    invalidated()

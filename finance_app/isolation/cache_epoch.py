@@ -1,0 +1,140 @@
+"""Cache restore safety: the shared cache's keys carry an epoch kept in the database.
+
+Redis holds state that must never go back in time: cached principals (a user's cohort, so
+their isolation decision), ended sessions and revoked tokens, and the generations that mark
+aggregates stale. Redis flushed, or restored from an older snapshot, would bring old values
+back: a user moved to an isolated cohort would keep the shared ledger until their cached
+principal expired.
+
+So every invalidation (a namespace moved to a new generation; a principal, session or token
+dropped) is counted twice, atomically each time: in the database (`cache_state.seq`) and in
+the cache (an INCR of `_invalidations`). In each process a background thread compares the two
+every FLAG_REFRESH_SECONDS (never per request). When the cache's count is behind — it lost
+invalidations — and still is a moment later (an invalidation in flight counts in the
+database first), the epoch moves on (a compare-and-set, so many processes move it once). The
+cache key prefix is `<CACHE_KEY_PREFIX><epoch>:`, so every key written before is left behind
+(to expire) and every process rebuilds from the database, within FLAG_REFRESH_SECONDS plus
+the settle time of the one that noticed.
+
+Only Redis is shared and restorable this way; the on-host file cache keeps no epoch.
+"""
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import cache, db
+from ..models import CacheState
+
+log = logging.getLogger(__name__)
+
+COUNTER_KEY = "_invalidations"
+# How long a count in flight may take to reach the cache before it counts as lost.
+SETTLE_SECONDS = 0.5
+
+
+class CacheEpoch:
+    """The epoch of one app's Redis keys, as this process knows it, and its watcher thread."""
+
+    def __init__(self, app):
+        self._app = weakref.ref(app)  # the watcher must not keep a discarded app alive
+        self.base = app.config.get("CACHE_KEY_PREFIX") or ""
+        self.interval = app.config["FLAG_REFRESH_SECONDS"]
+        self.epoch = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def key_prefix(self):
+        """The backend's key prefix (cachelib calls it for every key)."""
+        if self._pid != os.getpid():  # first use in this process (after a fork too)
+            with self._lock:
+                if self._pid != os.getpid():
+                    self.epoch = self._read_epoch()
+                    self._pid = os.getpid()
+                    threading.Thread(target=self._watch, name="cache-epoch",
+                                     daemon=True).start()
+        return f"{self.base}{self.epoch}:"
+
+    def _read_epoch(self):
+        try:
+            return self._state()[0]
+        except Exception as exc:  # no database yet: a namespace of our own, cold but safe
+            log.warning("cache epoch unknown (%s): using a private one until it is read", exc)
+            return f"x{uuid.uuid4().hex[:8]}"
+
+    def _state(self):
+        app = self._app()
+        if app is None:
+            raise RuntimeError("the app is gone")
+        with app.app_context(), db.engine.connect() as conn:
+            return conn.execute(select(CacheState.epoch, CacheState.seq)).one()
+
+    def _watch(self):
+        while True:
+            time.sleep(self.interval)
+            if self._app() is None:  # the app was discarded (tests make many)
+                return
+            try:
+                self.check()
+            except Exception as exc:  # the next tick tries again
+                log.warning("cache epoch check failed: %s", exc)
+
+    def check(self):
+        """One comparison (the watcher's tick); returns True when it moved the epoch."""
+        epoch, seq = self._state()
+        self.epoch = epoch
+        if not self._behind(seq):
+            return False
+        time.sleep(SETTLE_SECONDS)
+        epoch, seq = self._state()
+        self.epoch = epoch
+        if not self._behind(seq):
+            return False
+        app = self._app()
+        with app.app_context(), db.engine.begin() as conn:
+            moved = conn.execute(update(CacheState).where(CacheState.epoch == epoch)
+                                 .values(epoch=epoch + 1)).rowcount
+        self.epoch, seq = self._state()  # ours, or the one another process moved to
+        with app.app_context():
+            cache.set(COUNTER_KEY, seq, timeout=0)  # the new epoch starts with nothing lost
+        if moved:
+            log.warning("the cache lost invalidations (flushed or restored from an older "
+                        "snapshot): cache epoch %s -> %s", epoch, self.epoch)
+        return bool(moved)
+
+    def _behind(self, seq):
+        app = self._app()
+        with app.app_context():
+            counted = cache.get(COUNTER_KEY)
+        return (counted or 0) < seq
+
+    def count_invalidation(self):
+        """After an invalidation reached the cache: count it in the database, then in the
+        cache. A failure is logged, never raised: the write it follows has committed."""
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(update(CacheState).values(seq=CacheState.seq + 1))
+            cache.cache.inc(COUNTER_KEY)  # Redis INCR: atomic across processes
+        except Exception as exc:
+            log.warning("an invalidation could not be counted: %s", exc)
+
+
+def install(app):
+    """Give a Redis cache the epoch prefix; returns the CacheEpoch, or None (file cache)."""
+    if app.config.get("CACHE_TYPE") != "RedisCache":
+        return None
+    epoch = CacheEpoch(app)
+    app.config["CACHE_KEY_PREFIX"] = epoch.key_prefix  # cachelib accepts a callable
+    return epoch
+
+
+def invalidated():
+    """Record that an invalidation reached the cache (see the module docstring)."""
+    epoch = current_app.extensions.get("cache_epoch")
+    if epoch is not None:
+        epoch.count_invalidation()
