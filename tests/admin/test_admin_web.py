@@ -64,6 +64,21 @@ def test_the_undefined_flag_is_explained(people):
     assert 'id="everyone-notice"' in page and "not defined" in page
 
 
+def test_a_definition_the_app_cannot_translate_is_explained(app, people, admin):
+    flags = app.extensions["flags"]
+    with app.app_context():
+        flags.backend.write_feature({
+            "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
+            "enabled": True, "impressionData": False, "strategies": [
+                {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []}]})
+        flags.refresh()
+    page = admin.get("/admin/flags").text
+    assert 'id="untranslatable-notice"' in page and "remoteAddress" in html.unescape(page)
+    assert "fails closed" in page
+    refused = post(admin, "/admin/flags/cohorts/beta/isolation", enabled="true", reason=REASON)
+    assert "cannot translate" in flash(refused, "error")[0]
+
+
 def test_forms_need_csrf_and_a_reason(app, people, admin):
     response = admin.post("/admin/flags/cohorts/beta/isolation",
                           data={"enabled": "true", "reason": REASON})

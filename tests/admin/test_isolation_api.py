@@ -6,7 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from finance_app.extensions import cache
+from sqlalchemy import select
+
+from finance_app.extensions import cache, db
+from finance_app.models import User
 from tests.admin.support import (
     REASON,
     add_guard_refusal,
@@ -191,6 +194,18 @@ def test_preflight_report(app, people, admin):
     assert report["migration"]["not_null_applied"] is True
     assert report["migration"]["revision"] == report["migration"]["head"]
     assert report["unowned_rows"] == {"transactions": 0, "import_batches": 0}
+
+    # Raising the percentage: only the users outside staff whose bucket is within it.
+    with app.app_context():
+        buckets = {u.email: u.rollout_bucket for u in db.session.execute(select(User)).scalars()}
+    shared = {email: buckets[email] for email in ("bob@example.com", "carol@example.com")}
+    percent = min(shared.values())
+    expected = {email for email, bucket in shared.items() if bucket <= percent}
+    raised = admin.get(f"/api/admin/isolation/preflight?percent={percent}").json
+    assert {u["email"] for u in raised["users"] if u["isolated_after"]} == expected
+    assert raised["shared_ledger_after"] == {"users": 2 - len(expected),
+                                             "rows_leaving": 2 * len(expected)}
+    assert admin.get("/api/admin/isolation/preflight?percent=101").status_code == 422
 
     # Staff is enabled already: its users see only their rows, nothing would vanish.
     staff = preflight(admin, "staff")
