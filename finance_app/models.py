@@ -206,3 +206,16 @@ class AuditEvent(db.Model):
     reverted_event_id: Mapped[Optional[int]] = mapped_column(
         Integer, ForeignKey("audit_events.id"), unique=True
     )
+
+
+class AppSetting(db.Model):
+    """An app-wide setting the admin chooses on the dashboard (e.g. the cohort sign-ups
+    join), one row a key; changed through the audited dashboard changes only."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -24,10 +24,10 @@ from tests.conftest import app_on_fresh_database
 
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
-HEAD = "0006_fingerprint_per_owner"
+FINGERPRINT, HEAD = "0006_fingerprint_per_owner", "0009_app_settings"
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
-              "guard_events", "import_mappings", "cohorts", "audit_events"}
+              "guard_events", "import_mappings", "cohorts", "audit_events", "app_settings"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
@@ -205,7 +205,7 @@ def test_chain_is_legacy_nullable_not_null_then_later_tables(empty_db_app):
     scripts = script_directory()
     assert scripts.get_heads() == [HEAD]
     chain = [s.revision for s in scripts.walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINT, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
 
 
 def test_legacy_install_upgrades_after_backfill_and_round_trips(empty_db_app):
@@ -316,7 +316,7 @@ def test_delete_user_cascades_at_head(empty_db_app):
 
 def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     chain = [s.revision for s in script_directory().walk_revisions("base", "heads")]
-    assert chain == [HEAD, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
+    assert chain == [HEAD, FINGERPRINT, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY]
 
     # Build an owned ledger at head the way a real install gets there.
     upgrade(revision=LEGACY)
@@ -327,7 +327,7 @@ def test_every_migration_downgrades_one_step_at_a_time(empty_db_app):
     assert current_revision() == HEAD
 
     # Down, one revision at a time, data present.
-    for target in (ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
+    for target in (FINGERPRINT, ADMIN_TABLES, IMPORT_MAPPINGS, NOT_NULL, NULLABLE, LEGACY):
         downgrade(revision=target)
         assert current_revision() == target
         assert ledger() == before, f"ledger changed by the downgrade to {target}"
