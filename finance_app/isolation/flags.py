@@ -552,12 +552,12 @@ class FlagService:
     def set_percent(self, percent):
         if not 0 <= int(percent) <= 100:
             raise ValueError("percent must be between 0 and 100")
-        self._change(ISOLATION_FLAG,
-                     lambda current: isolation_feature(isolation_state(current)["cohorts"], percent))
+        self._change(ISOLATION_FLAG, lambda current: isolation_feature(
+            isolation_state(current)["cohorts"], percent))
 
     def define_isolation_if_missing(self, cohorts=()):
-        defined = self._change(
-            ISOLATION_FLAG, lambda current: isolation_feature(cohorts, 0) if current is None else None)
+        defined = self._change(ISOLATION_FLAG, lambda current: (
+            isolation_feature(cohorts, 0) if current is None else None))
         return defined is not None
 
     def lock_state(self):

@@ -4,10 +4,14 @@ own app on the shared database.
 
 Run as `python -m tests.admin.change_worker`; it speaks JSON lines. The first line on stdin is
 `{"settings": {...}, "token": ...}` (the app's config and an admin's API token); it answers
-`{"ready": <status>}` once it has served a first request. Then each line
-`{"at": ..., "method": ..., "path": ..., "body": ...}` is sent when `time.monotonic()` reads
-`at` (a clock every process on the machine shares), so that two workers start a change at
-the same moment; the answer is `{"status": ..., "body": ...}`. It exits at the end of stdin.
+`{"ready": <status>}` once it has served a first request. Then each line is a change made
+when `time.monotonic()` reads `at` (a clock every process on the machine shares), so that two
+workers start a change at the same moment:
+- `{"at": ..., "method": ..., "path": ..., "body": ...}`: a request; the answer is
+  `{"status": ..., "body": ...}`;
+- `{"at": ..., "enable_cohort": name}`: straight through the flag service, as ops commands
+  do; the answer is `{"done": true}`.
+It exits at the end of stdin.
 """
 import json
 import sys
@@ -31,6 +35,11 @@ def main():
         for line in sys.stdin:
             request = json.loads(line)
             time.sleep(max(0.0, request["at"] - time.monotonic()))
+            if "enable_cohort" in request:
+                with app.app_context():
+                    app.extensions["flags"].enable_cohort(request["enable_cohort"])
+                reply({"done": True})
+                continue
             response = client.open(request["path"], method=request["method"],
                                    json=request["body"], headers=headers)
             reply({"status": response.status_code, "body": response.get_json()})

@@ -6,10 +6,12 @@ round after round, through the admin JSON API. Before the lock, reading the flag
 and writing it back interleaved and one enable was lost while both answered 200 and both were
 audited. Now after every round both cohorts are enabled, and the round's two audit events
 chain: the first starts from the state before the round, the second from the state the first
-left, and it leaves the state the flag has. On SQLite, on PostgreSQL (embedded flags) and on
-a real Unleash server (remote flags, app database on SQLite; fewer rounds: every change
-waits for Unleash to serve it).
+left, and it leaves the state the flag has. The flag service alone (as ops commands and the
+demo seed call it) serialises its changes the same way. On SQLite, on PostgreSQL (embedded
+flags) and on a real Unleash server (remote flags, app database on SQLite; fewer rounds:
+every change waits for Unleash to serve it).
 """
+from contextlib import contextmanager
 import json
 import queue
 import subprocess
@@ -75,7 +77,7 @@ REMOTE = pytest.param("remote", marks=[pytest.mark.unleash, pytest.mark.postgres
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), REMOTE])
 def install(request, tmp_path):
-    """(app, the settings a worker needs to build the same app, rounds to run)."""
+    """(app, the settings a worker needs to build the same app, rounds of the dashboard test)."""
     settings = {"CACHE_DIR": str(tmp_path / "cache"), "FLAG_REFRESH_SECONDS": 60}
     if request.param == "sqlite":
         app = request.getfixturevalue("app")
@@ -98,6 +100,37 @@ def install(request, tmp_path):
             reset_server(server)
 
 
+@contextmanager
+def two_workers(install, tmp_path):
+    """Two worker processes on the install's database, signed in as its admin."""
+    app, settings, _ = install
+    token = admin_token(app)
+    workers = []
+    try:
+        for n in range(2):
+            worker_settings = settings | {"INSTANCE_DIR": str(tmp_path / f"worker{n}")}
+            workers.append(Worker(worker_settings, token, tmp_path / f"worker{n}.log"))
+        assert [w.receive() for w in workers] == [{"ready": 200}] * 2
+        yield workers
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def at_once(workers, changes):
+    """Send each worker its change, to start at the same moment; their answers."""
+    at = time.monotonic() + START_AHEAD_SECONDS
+    for worker, change in zip(workers, changes):
+        worker.send({"at": at} | change)
+    return [w.receive() for w in workers]
+
+
+def add_cohorts(app, pairs):
+    with app.app_context():
+        db.session.add_all(Cohort(name=name) for pair in pairs for name in pair)
+        db.session.commit()
+
+
 def admin_token(app):
     add_user(app, "admin@example.com", "staff", is_admin=True)
     response = app.test_client().post("/api/auth/tokens", json={"email": "admin@example.com",
@@ -118,29 +151,17 @@ def events_after(app, event_id):
 
 
 def test_two_processes_enabling_cohorts_at_once_lose_nothing(install, tmp_path):
-    app, settings, rounds = install
-    token = admin_token(app)
+    app, _, rounds = install
     set_isolation(app, ["staff"])
     pairs = [(f"a{r}", f"b{r}") for r in range(rounds)]
-    with app.app_context():
-        db.session.add_all(Cohort(name=name) for pair in pairs for name in pair)
-        db.session.commit()
+    add_cohorts(app, pairs)
 
-    workers = []
-    try:
-        for n in range(2):
-            worker_settings = settings | {"INSTANCE_DIR": str(tmp_path / f"worker{n}")}
-            workers.append(Worker(worker_settings, token, tmp_path / f"worker{n}.log"))
-        assert [w.receive() for w in workers] == [{"ready": 200}] * 2
-
+    with two_workers(install, tmp_path) as workers:
         state, last_event = ["staff"], 0
         for round_, pair in enumerate(pairs):
-            at = time.monotonic() + START_AHEAD_SECONDS
-            for worker, cohort in zip(workers, pair):
-                worker.send({"at": at, "method": "PUT",
-                             "path": f"/api/admin/isolation/cohorts/{cohort}",
-                             "body": {"enabled": True, "reason": REASON}})
-            answers = [w.receive() for w in workers]
+            answers = at_once(workers, [
+                {"method": "PUT", "path": f"/api/admin/isolation/cohorts/{cohort}",
+                 "body": {"enabled": True, "reason": REASON}} for cohort in pair])
             assert [(a["status"], a["body"]["changed"]) for a in answers] == [(200, True)] * 2
 
             expected = sorted({*state, *pair})
@@ -154,6 +175,17 @@ def test_two_processes_enabling_cohorts_at_once_lose_nothing(install, tmp_path):
                 f"round {round_}: both changes started from the same state")
             assert second.after["enabled_cohorts"] == expected, f"round {round_}"
             state, last_event = expected, second.id
-    finally:
-        for worker in workers:
-            worker.close()
+
+
+def test_the_flag_service_alone_serialises_its_changes(install, tmp_path):
+    app, _, rounds = install
+    set_isolation(app, ["staff"])
+    pairs = [(f"a{r}", f"b{r}") for r in range(min(rounds, 20))]
+
+    with two_workers(install, tmp_path) as workers:
+        state = ["staff"]
+        for round_, pair in enumerate(pairs):
+            answers = at_once(workers, [{"enable_cohort": cohort} for cohort in pair])
+            assert answers == [{"done": True}] * 2
+            state = sorted({*state, *pair})
+            assert enabled_cohorts(app) == state, f"round {round_}: an enable was lost"
