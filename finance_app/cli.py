@@ -47,20 +47,21 @@ def demo_cli():
 def demo_seed_command():
     """Create the demo users (password demo-password) with a year of transactions each.
 
-    Also defines USE_USER_ISOLATION with only cohort `staff` enabled, if it is not defined
-    yet, so the demo shows a rollout in progress.
+    Also, if USE_USER_ISOLATION is not defined yet, defines it with cohorts `staff` and
+    `newcomers` enabled and makes sign-ups join `newcomers`, so the demo shows a rollout in
+    progress and a new account starts with an empty ledger of its own.
     """
     from .auth.service import hash_password
-    from .demo import seed_demo
+    from .demo import DEMO_ISOLATED_COHORTS, NEWCOMERS, seed_demo, seed_rollout
 
     with unscoped("flask demo seed"):
         users, rows = seed_demo(hash_password)
-    flags = current_app.extensions["flags"]
-    defined = flags.define_isolation_if_missing(cohorts=["staff"])
+    defined = seed_rollout(current_app.extensions["flags"])
     click.echo(f"Demo data: {users} users and {rows} transactions created "
                f"(existing ones kept). Password for all: demo-password.")
     if defined:
-        click.echo("Flag USE_USER_ISOLATION defined with cohort 'staff' enabled.")
+        click.echo(f"Flag USE_USER_ISOLATION defined with cohorts "
+                   f"{', '.join(DEMO_ISOLATED_COHORTS)} enabled; sign-ups join {NEWCOMERS}.")
     db.session.remove()
 
 

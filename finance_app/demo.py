@@ -1,4 +1,5 @@
-"""Demo data: four users, each with about a year of realistic and distinct transactions.
+"""Demo data: four users, each with about a year of realistic and distinct transactions, and
+a rollout in progress.
 
 Every user shops at different merchants, so a leak between users is visible at a glance.
 Deterministic (seeded per user) and idempotent.
@@ -10,10 +11,15 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from .admin import cohorts, settings
 from .extensions import db
+from .isolation.flags import serialised_change
 from .models import Transaction, User
 
 DEMO_PASSWORD = "demo-password"
+# Sign-ups join `newcomers`, isolated from the start like `staff`.
+NEWCOMERS = "newcomers"
+DEMO_ISOLATED_COHORTS = ("staff", NEWCOMERS)
 
 
 @dataclass(frozen=True)
@@ -138,3 +144,17 @@ def seed_demo(hash_password, define_demo_flag=None):
             created_rows += len(rows)
     db.session.commit()
     return created_users, created_rows
+
+
+@serialised_change()
+def seed_rollout(flags):
+    """Define USE_USER_ISOLATION for cohorts staff and newcomers, and send sign-ups to
+    newcomers: a new account starts on its own empty ledger, never on the shared one (bob and
+    carol's). Only on a demo whose flag is not defined yet: an existing flag and sign-up
+    choice are the admin's. Whether it defined the flag."""
+    if not flags.define_isolation_if_missing(cohorts=DEMO_ISOLATED_COHORTS):
+        return False
+    if NEWCOMERS not in cohorts.known_cohorts():
+        cohorts.add_cohort(NEWCOMERS)
+    settings.store_signup_cohort(NEWCOMERS)
+    return True

@@ -262,3 +262,16 @@ class CacheState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+
+
+class AppSetting(db.Model):
+    """An app-wide setting the admin chooses on the dashboard (e.g. the cohort sign-ups
+    join), one row a key; changed through the audited dashboard changes only."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -161,6 +161,17 @@ def set_isolation(app, cohorts=(), percent=0):
         app.extensions["flags"].set_isolation(cohorts, percent)
 
 
+def write_definition(app, feature):
+    """Store a flag definition as it is (as if written in Unleash's own UI) and reload."""
+    from finance_app.isolation.flags import serialised_change
+
+    flags = app.extensions["flags"]
+    with app.app_context():
+        with serialised_change():
+            flags.backend.write_feature(feature)
+        flags.refresh()
+
+
 class People:
     """Alice (staff), Bob (beta), Carol (general) and an admin (staff), each with rows
     whose descriptions name their owner, so a leak is easy to assert on."""

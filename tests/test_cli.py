@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from finance_app.admin.settings import signup_cohort
 from finance_app.extensions import db
 from finance_app.models import Transaction, User
 
@@ -127,12 +128,15 @@ def test_demo_seed(app, flask_cli):
         for b in emails[i + 1:]:
             assert merchants[a].isdisjoint(merchants[b]), (a, b, merchants[a] & merchants[b])
 
-    # Only cohort staff has isolation: a rollout in progress.
+    # Only cohorts staff and newcomers have isolation: a rollout in progress, with sign-ups
+    # joining newcomers (tests/admin/test_signup_cohort.py signs one up).
     with app.app_context():
         state = app.extensions["flags"].isolation_state()
     assert state["defined"] is True
-    assert state["cohorts"] == ["staff"]
+    assert state["cohorts"] == ["newcomers", "staff"]
     assert state["percent"] == 0
+    with app.app_context():
+        assert signup_cohort() == "newcomers"
 
 
 def test_demo_seed_twice_creates_nothing_new(app, flask_cli):
@@ -148,7 +152,7 @@ def test_demo_seed_twice_creates_nothing_new(app, flask_cli):
     assert (count(app, User), count(app, Transaction)) == (users, rows)
     assert {e: u.password_hash for e, u in user_rows(app).items()} == hashes
     with app.app_context():
-        assert app.extensions["flags"].isolation_state()["cohorts"] == ["staff"]
+        assert app.extensions["flags"].isolation_state()["cohorts"] == ["newcomers", "staff"]
 
 
 def test_demo_seed_keeps_an_existing_isolation_flag(app, flask_cli):
@@ -158,4 +162,6 @@ def test_demo_seed_keeps_an_existing_isolation_flag(app, flask_cli):
     assert result.exit_code == 0, result.output
     with app.app_context():
         state = app.extensions["flags"].isolation_state()
+        # The admin's flag, and so the admin's choice of sign-up cohort, stay as they were.
+        assert signup_cohort() == "general"
     assert state["cohorts"] == ["beta", "staff"] and state["percent"] == 25

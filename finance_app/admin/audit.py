@@ -1,14 +1,14 @@
 """The audit log: every dashboard change with who, when, what, before, after and why.
 
-A change is recorded *before* it is applied and the record is removed if applying fails, so
-no change can happen without its record. A revert is recorded like any change, naming the
-event it reverts (at most once: the column is unique).
+A change is recorded in the same database transaction that applies it, under the change lock
+(`serialised_change`): the record and the change commit together or not at all, and its
+`before` is the state the change was made on. (On the remote backend the flag itself lives
+in Unleash: its Admin API write comes before that commit.) A revert is recorded like any
+change, naming the event it reverts (at most once: the column is unique).
 """
-from contextlib import contextmanager
 from datetime import timezone
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import AppError
 from ..extensions import db
@@ -19,30 +19,16 @@ from .schema import admin_tables_ready, require_admin_tables
 TARGET_LENGTH = 200
 
 
-@contextmanager
-def recorded(action, target, before, after, reason, reverts=None):
-    """Record the change, then run the body that applies it; undo the record if it fails."""
+def record(action, target, before, after, reason, reverts=None):
+    """Add the change's event to the serialised change in progress (it commits with it)."""
     require_admin_tables()
     principal = current_principal()
     event = AuditEvent(actor_id=principal.id, actor_email=principal.email, action=action,
                        target=target[:TARGET_LENGTH], before=before, after=after, reason=reason,
                        reverted_event_id=reverts)
     db.session.add(event)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if reverts is None:
-            raise
-        raise AppError(409, "already_reverted",
-                       f"Event {reverts} has already been reverted.") from None
-    try:
-        yield event
-    except BaseException:
-        db.session.rollback()
-        db.session.delete(db.session.get(AuditEvent, event.id))
-        db.session.commit()
-        raise
+    db.session.flush()  # the id, for the response
+    return event
 
 
 def event_or_404(event_id):
@@ -105,6 +91,8 @@ def summary(event):
         text = f"Moved {target} ({arrows})"
     elif action == "cohort.exists":
         text = f"{'Created' if after['exists'] else 'Removed'} cohort {target}"
+    elif action == "signup.cohort":
+        text = f"Sign-ups join cohort {after['cohort']} (was {before['cohort']})"
     else:
         text = f"{action} {target}"
     if event.reverted_event_id:

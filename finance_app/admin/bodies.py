@@ -28,6 +28,8 @@ class CohortIn(Reasoned):
 
 
 class CohortMove(Reasoned):
+    """A cohort to move users to, or for sign-ups to join."""
+
     cohort: str = Field(min_length=1, max_length=64)
 
 

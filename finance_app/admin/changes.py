@@ -1,11 +1,20 @@
 """Every change an admin makes on the flag dashboard: applied, audited, revertable.
 
+Every change runs under the app database's change lock (`serialised_change`, shared by every
+worker and host) as one database transaction: it reads the state of its target, runs
+preflight, records the audit event and applies the change, then commits. So the recorded
+`before` is exactly the state the change was made on, two admins changing at the same moment
+never lose one another's change, and the record and the change commit together or not at all
+(a bulk move of 400 users moves all of them, with one event, or nobody).
+
 Flag changes go through `flag_service()`, so the embedded and the remote Unleash backend
-behave the same (remote: the Admin API, read back from Unleash). Cohort moves go through
-`auth.service.change_cohort`, so a moved user's next request already has the new cohort.
+behave the same (remote: the Admin API, read back from Unleash, inside the lock). Cohort moves
+write the users' cohorts in the change's transaction; once it has committed, the moved users'
+cached principals are dropped (their next request has the new cohort) and the cache
+namespaces they leave or join are made stale.
 
 A flag service that cannot be reached or refuses (remote backend) raises FlagServiceError,
-which the routes answer with a 503; the change's record is removed with it.
+which the routes answer with a 503; the change and its record roll back.
 
 Each change reads the state of its target first; asking for the state it already has changes
 nothing and records nothing. Otherwise it is recorded (who, why, before, after) and applied.
@@ -23,10 +32,11 @@ event was already reverted. A revert is itself an event, naming the one it rever
 from dataclasses import dataclass
 from typing import Callable
 
-from ..auth.service import change_cohort
 from ..errors import AppError
-from ..isolation import flag_service
-from . import audit, cohorts, preflight
+from ..isolation import flag_service, forget_principal
+from ..isolation.cache_keys import invalidate_namespaces
+from ..isolation.flags import after_commit, serialised_change
+from . import audit, cohorts, preflight, settings
 
 CHANGED_SINCE = ("The {what} has changed since event {id} (it is now {current}, the event left "
                  "it at {recorded}); a revert would undo that later change. Make the change "
@@ -66,7 +76,13 @@ def _preflight_or_refuse(cohort, state, force, percent=None):
 
 # --- isolation ----------------------------------------------------------------------------
 
+@serialised_change()
 def set_cohort_isolation(cohort, enabled, reason, force=False, reverts=None):
+    """Enable or disable isolation for one cohort.
+
+    The event also keeps the cohorts the flag enabled before and after (`enabled_cohorts`),
+    so the log replays the flag's history; a revert restores only this cohort's `enabled`.
+    """
     state = staged_state()
     cohorts.require_listed(cohort, state)
     before = {"enabled": cohort in state["cohorts"]}
@@ -77,11 +93,16 @@ def set_cohort_isolation(cohort, enabled, reason, force=False, reverts=None):
         forced = _preflight_or_refuse(cohort, state, force)
         if forced:
             after["forced_checks"] = forced
-    with audit.recorded("cohort.isolation", cohort, before, after, reason, reverts) as event:
-        flag_service().enable_cohort(cohort, enabled)
+    enabled_before = set(state["cohorts"])
+    before["enabled_cohorts"] = sorted(enabled_before)
+    after["enabled_cohorts"] = sorted(
+        enabled_before | {cohort} if enabled else enabled_before - {cohort})
+    event = audit.record("cohort.isolation", cohort, before, after, reason, reverts)
+    flag_service().enable_cohort(cohort, enabled)
     return event
 
 
+@serialised_change()
 def set_rollout(percent, reason, force=False, reverts=None):
     state = staged_state()
     before = {"percent": state["percent"]}
@@ -92,47 +113,63 @@ def set_rollout(percent, reason, force=False, reverts=None):
         forced = _preflight_or_refuse(None, state, force, percent)
         if forced:
             after["forced_checks"] = forced
-    with audit.recorded("rollout.percent", "rollout", before, after, reason, reverts) as event:
-        flag_service().set_percent(percent)
+    event = audit.record("rollout.percent", "rollout", before, after, reason, reverts)
+    flag_service().set_percent(percent)
     return event
 
 
+@serialised_change()
 def set_lock(on, reason, force=False, reverts=None):
     before = {"on": flag_service().lock_state()}
     if before["on"] == on:
         return None
-    with audit.recorded("lock", "lock", before, {"on": on}, reason, reverts) as event:
-        flag_service().set_lock(on)
+    event = audit.record("lock", "lock", before, {"on": on}, reason, reverts)
+    flag_service().set_lock(on)
     return event
 
 
-# --- cohorts and users --------------------------------------------------------------------
+# --- cohorts, users and sign-ups ----------------------------------------------------------
 
+@serialised_change()
 def create_cohort(name, reason):
     if name in cohorts.known_cohorts():
         raise AppError(409, "conflict", f"Cohort {name!r} already exists.")
     return set_cohort_exists(name, True, reason)
 
 
+@serialised_change()
 def set_cohort_exists(name, exists, reason, force=False, reverts=None):
     before = {"exists": cohorts.cohort_exists(name)}
     if before["exists"] == exists:
         return None
-    with audit.recorded("cohort.exists", name, before, {"exists": exists}, reason,
-                        reverts) as event:
-        if exists:
-            cohorts.add_cohort(name)
-        else:
-            cohorts.remove_cohort(name)
+    event = audit.record("cohort.exists", name, before, {"exists": exists}, reason, reverts)
+    if exists:
+        cohorts.add_cohort(name)
+    else:
+        cohorts.remove_cohort(name)
     return event
 
 
+@serialised_change()
+def set_signup_cohort(cohort, reason, force=False, reverts=None):
+    """Choose the cohort new accounts join (see `settings.py`)."""
+    cohorts.require_known(cohort)
+    before = {"cohort": settings.signup_cohort()}
+    if before["cohort"] == cohort:
+        return None
+    event = audit.record("signup.cohort", "signup", before, {"cohort": cohort}, reason, reverts)
+    settings.store_signup_cohort(cohort)
+    return event
+
+
+@serialised_change()
 def move_user(user_id, cohort, reason):
     user = cohorts.user_or_404(user_id)
     cohorts.require_known(cohort)
     return user, move_users([user], cohort, reason)
 
 
+@serialised_change()
 def move_many(cohort, reason, emails=None, domain=None):
     """Move the users with these emails, or every user of an email domain, to `cohort`.
 
@@ -158,8 +195,12 @@ def move_users(users, cohort, reason):
     return set_user_cohorts({str(u.id): cohort for u in users}, reason)
 
 
+@serialised_change()
 def set_user_cohorts(wanted, reason, force=False, reverts=None):
-    """wanted: {user id (str): cohort}. Users that no longer exist are left out."""
+    """wanted: {user id (str): cohort}. Users that no longer exist are left out.
+
+    Every user's new cohort and the one event commit together: all or nothing.
+    """
     users = cohorts.users_by_id([int(uid) for uid in wanted])
     moving = [u for u in users.values() if u.cohort != wanted[str(u.id)]]
     if not moving:
@@ -169,10 +210,20 @@ def set_user_cohorts(wanted, reason, force=False, reverts=None):
     after = {"cohorts": {str(u.id): wanted[str(u.id)] for u in moving}}
     target = (moving[0].email if len(moving) == 1
               else f"{len(moving)} users: " + ", ".join(u.email for u in moving))
-    with audit.recorded("users.cohort", target, before, after, reason, reverts) as event:
-        for user in moving:
-            change_cohort(user, after["cohorts"][str(user.id)])
+    event = audit.record("users.cohort", target, before, after, reason, reverts)
+    for user in moving:
+        user.cohort = after["cohorts"][str(user.id)]
+    moved = [u.id for u in moving]
+    after_commit(lambda: _moved(moved))
     return event
+
+
+def _moved(user_ids):
+    """After a move commits: each moved user's next request has the new cohort, and what the
+    cache holds for the namespaces they leave or join (theirs, the shared ledger's) is stale."""
+    for user_id in user_ids:
+        forget_principal(user_id)
+    invalidate_namespaces(user_ids)
 
 
 def _current_user_cohorts(after):
@@ -204,6 +255,9 @@ ACTIONS = {
     "cohort.exists": Revertable(
         lambda target, after: {"exists": cohorts.cohort_exists(target)},
         lambda target, state, *rest: set_cohort_exists(target, state["exists"], *rest)),
+    "signup.cohort": Revertable(
+        lambda target, after: {"cohort": settings.signup_cohort()},
+        lambda target, state, *rest: set_signup_cohort(state["cohort"], *rest)),
 }
 
 
@@ -219,6 +273,7 @@ def _unchanged(current, recorded):
     return True
 
 
+@serialised_change()
 def revert(event_id, reason, force=False):
     event = audit.event_or_404(event_id)
     reverted_by = audit.reverting_event(event.id)

@@ -14,6 +14,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..models import Cohort, User, normalise_email
 from .schema import admin_tables_ready, require_admin_tables
+from .settings import signup_cohort
 
 COHORT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 COHORT_NAME_RULE = ("use 1 to 64 lowercase letters, digits, '-' or '_', "
@@ -76,9 +77,9 @@ def require_known(name, field="cohort"):
                        f"{field}: no cohort named {name!r}; create it first.", field=field)
 
 
+# Both inside a serialised change (`changes.py`), which commits them.
 def add_cohort(name):
     db.session.add(Cohort(name=name))
-    db.session.commit()
 
 
 def remove_cohort(name):
@@ -86,10 +87,12 @@ def remove_cohort(name):
     users = db.session.execute(select(User.id).where(User.cohort == name).limit(1)).first()
     if users is not None:
         raise AppError(409, "cohort_in_use", f"Cohort {name!r} has users; move them out first.")
+    if name == signup_cohort():
+        raise AppError(409, "cohort_in_use", f"Sign-ups join cohort {name!r}; choose another "
+                       "sign-up cohort first.")
     cohort = db.session.execute(select(Cohort).where(Cohort.name == name)).scalar()
     if cohort is not None:
         db.session.delete(cohort)
-        db.session.commit()
 
 
 def cohort_exists(name):

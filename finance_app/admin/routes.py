@@ -84,6 +84,24 @@ def api_move_user(user_id):
                    changed=event is not None, event=_event(event))
 
 
+@api_bp.get("/signup-cohort")
+@access(ADMIN)
+def api_signup_cohort():
+    """The cohort new accounts join, and its isolation (on, off or partial)."""
+    return jsonify(overview.signup_overview(flag_service().isolation_state()))
+
+
+@api_bp.put("/signup-cohort")
+@access(ADMIN)
+@documented(body=CohortMove)
+def api_set_signup_cohort():
+    """Choose the cohort new accounts join (web and API sign-up)."""
+    body = parse_body(CohortMove)
+    event = changes.set_signup_cohort(body.cohort, body.reason)
+    return jsonify(changed=event is not None, event=_event(event),
+                   signup=overview.signup_overview(flag_service().isolation_state()))
+
+
 @api_bp.get("/isolation")
 @access(ADMIN)
 def api_isolation():
@@ -224,6 +242,14 @@ def move_users():
         lambda body: changes.move_many(request.form.get("cohort", ""), body.reason,
                                        emails=body.emails, domain=body.domain),
         moved)
+
+
+@bp.post("/flags/signup-cohort")
+@access(ADMIN)
+def signup_cohort():
+    return _form_change(
+        CohortMove, {"cohort": request.form.get("cohort", ""), "reason": _reason()},
+        lambda body: changes.set_signup_cohort(body.cohort, body.reason), _outcome)
 
 
 @bp.post("/flags/rollout")

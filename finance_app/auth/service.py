@@ -6,6 +6,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..admin.settings import signup_cohort
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import forget_principal, scope, unscoped
@@ -18,7 +19,6 @@ from .signals import account_deleted
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
-DEFAULT_COHORT = "general"
 
 
 class AccountError(ValueError):
@@ -58,14 +58,15 @@ def find_user(email):
     return db.session.execute(select(User).where(User.email == normalise_email(email))).scalar()
 
 
-def create_user(email, password, cohort=DEFAULT_COHORT, is_admin=False):
+def create_user(email, password, cohort=None, is_admin=False):
+    """No `cohort`: the cohort the admin chose for sign-ups (`general` until then)."""
     email = clean_email(email)
     check_password_rules(password)
     if find_user(email) is not None:
         raise AccountError("email", "An account with this email already exists. Sign in instead.",
                            status=409)
     user = User(email=email, password_hash=hash_password(password),
-                cohort=cohort or DEFAULT_COHORT, is_admin=is_admin)
+                cohort=cohort or signup_cohort(), is_admin=is_admin)
     db.session.add(user)
     db.session.commit()
     return user

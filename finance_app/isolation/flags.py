@@ -11,22 +11,28 @@
 
 Either way an unknown USE_USER_ISOLATION evaluates to ON (fail closed), and the client is
 created lazily in the process that uses it (after a gunicorn fork).
+
+Every change of a definition is a read-modify-write under one lock of the app's database
+(`serialised_change`), which every worker and host shares: concurrent changes never lose one
+another's update, whichever backend holds the definitions.
 """
 import json
 import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, text
 from UnleashClient import UnleashClient
 from UnleashClient.cache import BaseCache, FileCache
 from UnleashClient.constants import ETAG, FEATURES_URL
 from UnleashClient.utils import InstanceAllowType
 
+from ..extensions import db
 from ..models import FlagDefinition
 from .visibility import rule_for, rule_from_payload
 
@@ -90,6 +96,76 @@ def isolation_state(feature):
 
 def lock_state(feature):
     return bool(feature and feature.get("enabled"))
+
+
+# --- serialised changes -------------------------------------------------------------------
+
+# The PostgreSQL advisory lock every change takes; any fixed number, the same in every process.
+CHANGE_LOCK_KEY = 0x66696E5F666C6167  # "fin_flag"
+_HELD = "finance_app.serialised_change"
+
+
+def change_in_progress():
+    return _HELD in db.session.info
+
+
+@contextmanager
+def serialised_change():
+    """Run the block as one transaction of `db.session` holding the app-wide change lock.
+
+    Every change of a flag definition, and every dashboard change around one (its before
+    state, preflight, audit record), runs inside: reads in the block see the last committed
+    change and no other change (another admin, worker or host) can interleave until this one
+    commits, at the end of the block, or rolls back on an exception. Nested blocks join the
+    outer one, so a change made of smaller changes is still one transaction under one lock.
+    Nothing inside may commit: that would release the lock mid-change. Work that must follow
+    the commit (reloading flags, dropping cached principals) goes to `after_commit`.
+    Usable as a decorator too.
+    """
+    session = db.session
+    if _HELD in session.info:
+        yield
+        return
+    _begin_locked(session)
+    callbacks = session.info[_HELD] = []
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_HELD, None)
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(callback):
+    """Run `callback` once the serialised change in progress has committed (lock released)."""
+    db.session.info[_HELD].append(callback)
+
+
+def _begin_locked(session):
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("commit or roll back pending work before a serialised change")
+    # End whatever the session read before (who is signed in, say): every read the change is
+    # based on happens under the lock, in the transaction that takes it.
+    session.rollback()
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # Held until the transaction ends. READ COMMITTED (the default) gives every later
+        # statement a fresh snapshot, so the reads below see the previous holder's commit.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
+    elif dialect == "sqlite":
+        # pysqlite's legacy transaction control (Python 3.11; SQLAlchemy leaves it on) opens
+        # no transaction for a SELECT and a deferred one only before the first write, which
+        # would let two changes read the same state. BEGIN IMMEDIATE takes SQLite's write
+        # lock now (waiting up to busy_timeout); pysqlite then sees a transaction open and
+        # commits or rolls back this one when SQLAlchemy asks.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        raise RuntimeError(f"no change lock for the {dialect} database")
 
 
 # --- backends -----------------------------------------------------------------------------
@@ -185,22 +261,22 @@ class EmbeddedBackend:
         client._store.load_from_cache()
 
     def read_feature(self, name):
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(FlagDefinition.definition).where(FlagDefinition.name == name)
-            ).scalar()
+        stmt = select(FlagDefinition.definition).where(FlagDefinition.name == name)
+        if change_in_progress():  # read-modify-write: the read is in the change's transaction
+            row = db.session.execute(stmt).scalar()
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(stmt).scalar()
         return json.loads(row) if row else None
 
     def write_feature(self, feature):
-        from sqlalchemy.orm import Session
-
-        with Session(self.engine) as session, session.begin():
-            row = session.get(FlagDefinition, feature["name"])
-            if row is None:
-                session.add(FlagDefinition(name=feature["name"], definition=json.dumps(feature)))
-            else:
-                row.definition = json.dumps(feature)
-                row.updated_at = datetime.now(timezone.utc)
+        """Only inside `serialised_change` (FlagService._change): it commits the write."""
+        row = db.session.get(FlagDefinition, feature["name"])
+        if row is None:
+            db.session.add(FlagDefinition(name=feature["name"], definition=json.dumps(feature)))
+        else:
+            row.definition = json.dumps(feature)
+            row.updated_at = datetime.now(timezone.utc)
 
     def health(self):
         return {"backend": self.name, "ok": self.cache.last_error is None,
@@ -208,7 +284,13 @@ class EmbeddedBackend:
 
 
 class RemoteBackend:
-    """A real Unleash server: the SDK polls its client API, changes use its Admin API."""
+    """A real Unleash server: the SDK polls its client API, changes use its Admin API.
+
+    A change holds the app database's change lock around its Admin API read and write, so
+    changes made through the app never lose one another's update. A change made in Unleash's
+    own UI (or by another app on the same server) at the same moment is outside that lock:
+    Unleash has no compare-and-set on a feature's strategies.
+    """
 
     name = "remote"
 
@@ -482,34 +564,54 @@ class FlagService:
         return rule_for(self.backend.read_feature(ISOLATION_FLAG))
 
     def set_isolation(self, cohorts, percent):
-        self._write(isolation_feature(cohorts, percent))
+        self._change(ISOLATION_FLAG, lambda current: isolation_feature(cohorts, percent))
 
     def enable_cohort(self, cohort, enabled=True):
-        state = self.isolation_state()
-        cohorts = set(state["cohorts"])
-        cohorts = cohorts | {cohort} if enabled else cohorts - {cohort}
-        self.set_isolation(cohorts, state["percent"])
+        def change(current):
+            state = isolation_state(current)
+            cohorts = set(state["cohorts"])
+            cohorts = cohorts | {cohort} if enabled else cohorts - {cohort}
+            return isolation_feature(cohorts, state["percent"])
+
+        self._change(ISOLATION_FLAG, change)
 
     def set_percent(self, percent):
         if not 0 <= int(percent) <= 100:
             raise ValueError("percent must be between 0 and 100")
-        self.set_isolation(self.isolation_state()["cohorts"], percent)
+        self._change(ISOLATION_FLAG, lambda current: isolation_feature(
+            isolation_state(current)["cohorts"], percent))
 
     def define_isolation_if_missing(self, cohorts=()):
-        if self.backend.read_feature(ISOLATION_FLAG) is None:
-            self.set_isolation(cohorts, 0)
-            return True
-        return False
+        defined = self._change(ISOLATION_FLAG, lambda current: (
+            isolation_feature(cohorts, 0) if current is None else None))
+        return defined is not None
 
     def lock_state(self):
         return lock_state(self.backend.read_feature(LOCK_FLAG))
 
     def set_lock(self, on):
-        self._write(lock_feature(on))
+        self._change(LOCK_FLAG, lambda current: lock_feature(on))
 
-    def _write(self, feature):
-        self.backend.write_feature(feature)
-        self.refresh(expect=feature)
+    def _change(self, name, change):
+        """Read-modify-write flag `name` under the change lock; the definition written, or None.
+
+        `change(current definition or None)` returns the new definition, or None to leave it.
+        Embedded: the read and the write are one transaction of the app's database. Remote:
+        the lock is held around the Admin API read and write (see RemoteBackend).
+        """
+        with serialised_change():
+            feature = change(self.backend.read_feature(name))
+            if feature is not None:
+                self.backend.write_feature(feature)
+                after_commit(lambda: self._follow(feature))
+        return feature
+
+    def _follow(self, feature):
+        """After a change commits: evaluate on it in this process now, not at the next poll."""
+        try:
+            self.refresh(expect=feature)
+        except FlagServiceError as exc:  # the change is saved; the next poll brings it
+            log.warning("flags not reloaded after a change: %s", exc)
 
     def health(self):
         return self.backend.health()

@@ -8,7 +8,7 @@ Bucket 0 means "not computed yet" and counts as inside every percentage (fails c
 app computes it for each new user in the same transaction.
 
 Revision ID: 0010_two_sided_isolation
-Revises: 0008_sessions_and_ids
+Revises: 0009_app_settings
 """
 import sqlalchemy as sa
 from alembic import op
@@ -16,7 +16,7 @@ from alembic import op
 from finance_app.isolation.visibility import rollout_bucket
 
 revision = "0010_two_sided_isolation"
-down_revision = "0008_sessions_and_ids"
+down_revision = "0009_app_settings"
 branch_labels = None
 depends_on = None
 

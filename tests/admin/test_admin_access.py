@@ -22,6 +22,7 @@ REQUESTS = {
     "admin.rollout": ("POST", "/admin/flags/rollout", None, {"percent": "20"}),
     "admin.lock": ("POST", "/admin/flags/lock", None, {"on": "true"}),
     "admin.revert": ("POST", "/admin/flags/audit/{event}/revert", None, {}),
+    "admin.signup_cohort": ("POST", "/admin/flags/signup-cohort", None, {"cohort": "beta"}),
     "admin_api.api_cohorts": ("GET", "/api/admin/cohorts", None, None),
     "admin_api.api_create_cohort": ("POST", "/api/admin/cohorts", {"name": "pilot"}, None),
     "admin_api.api_move_users": ("POST", "/api/admin/cohorts/beta/users",
@@ -36,6 +37,9 @@ REQUESTS = {
     "admin_api.api_preflight": ("GET", "/api/admin/isolation/preflight?cohort=beta", None, None),
     "admin_api.api_audit": ("GET", "/api/admin/audit", None, None),
     "admin_api.api_revert": ("POST", "/api/admin/audit/{event}/revert", {}, None),
+    "admin_api.api_signup_cohort": ("GET", "/api/admin/signup-cohort", None, None),
+    "admin_api.api_set_signup_cohort": ("PUT", "/api/admin/signup-cohort", {"cohort": "beta"},
+                                        None),
 }
 CHANGES = {e for e, (method, *_) in REQUESTS.items() if method != "GET"}
 
@@ -78,7 +82,8 @@ def snapshot(app, people, admin):
     with app.app_context():
         cohorts = {name: [u["email"] for u in row["users"]]
                    for name, row in cohort_rows(admin).items()}
-    return (state["cohorts"], state["percent"], state["lock"], cohorts, audit_count(app))
+    signup = admin.get("/api/admin/signup-cohort").json["cohort"]
+    return (state["cohorts"], state["percent"], state["lock"], cohorts, signup, audit_count(app))
 
 
 @pytest.mark.parametrize("endpoint", sorted(REQUESTS))

@@ -1,12 +1,16 @@
-"""Migration 0005 (cohorts, audit_events) on SQLite and PostgreSQL: the cohorts users already
-carry are seeded (plus `general`); the downgrade drops both tables and keeps every user."""
+"""The dashboard's migrations on SQLite and PostgreSQL. 0005 (cohorts, audit_events): the
+cohorts users already carry are seeded (plus `general`); the downgrade drops both tables and
+keeps every user. 0009 (app_settings): sign-ups join `general` until an admin chooses; the
+downgrade drops the table and keeps every user."""
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
+from finance_app.admin.settings import signup_cohort
 from finance_app.extensions import db
 from tests.migrations import test_migration_chain as chain
 from tests.migrations.test_migration_chain import (
+    FINGERPRINT_INDEX,
     IMPORT_MAPPINGS,
     NOW,
     _table_names,
@@ -63,3 +67,34 @@ def test_cohorts_are_seeded_from_users_and_the_downgrade_keeps_users():
 def test_an_empty_install_gets_the_default_cohort():
     upgrade()
     assert cohort_names() == ["general"]
+
+
+@pytest.mark.usefixtures("empty_db_app")
+def test_app_settings_upgrade_and_downgrade_keep_users():
+    upgrade(revision=FINGERPRINT_INDEX)
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(users_t), [dict(
+            email="u@example.com", password_hash="scrypt:x", cohort="beta", is_admin=False,
+            auth_version=1, created_at=NOW)])
+    assert signup_cohort() == "general"  # mid-upgrade: no settings table yet
+
+    upgrade()
+    assert current_revision() == HEAD
+    assert "app_settings" in _table_names()
+    assert signup_cohort() == "general"  # nothing chosen yet: the old behaviour
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO app_settings (key, value, updated_at) "
+                             "VALUES ('signup_cohort', 'beta', :at)"), {"at": NOW})
+    assert signup_cohort() == "beta"
+    db.session.remove()  # PostgreSQL: its read would hold off the downgrade's DROP TABLE
+
+    downgrade(revision=FINGERPRINT_INDEX)
+    assert current_revision() == FINGERPRINT_INDEX
+    assert "app_settings" not in _table_names()
+    assert signup_cohort() == "general"
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT cohort FROM users")).scalars().all() == ["beta"]
+
+    upgrade()
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM app_settings")).scalar() == 0

@@ -87,10 +87,12 @@ def test_rollout_scenario(backend):
 
     log = audit_log(admin)
     assert [(e["action"], e["target"], e["after"]) for e in log] == [
-        ("cohort.isolation", "beta", {"enabled": False}),
-        ("cohort.isolation", "general", {"enabled": True, "forced_checks": ["guard_refusals"]}),
+        ("cohort.isolation", "beta", {"enabled": False,
+                                      "enabled_cohorts": ["general", "staff"]}),
+        ("cohort.isolation", "general", {"enabled": True, "forced_checks": ["guard_refusals"],
+                                         "enabled_cohorts": ["beta", "general", "staff"]}),
         ("rollout.percent", "rollout", {"percent": 30}),
-        ("cohort.isolation", "beta", {"enabled": True}),
+        ("cohort.isolation", "beta", {"enabled": True, "enabled_cohorts": ["beta", "staff"]}),
     ]
     assert {e["reason"] for e in log} == {REASON}
 

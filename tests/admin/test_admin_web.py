@@ -15,7 +15,7 @@ from tests.admin.support import (
     seen_descriptions,
     shared_ledger,
 )
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, write_definition
 
 
 def cohort_row(page, name):
@@ -65,13 +65,10 @@ def test_the_undefined_flag_is_explained(people):
 
 
 def test_a_definition_the_app_cannot_translate_is_explained(app, people, admin):
-    flags = app.extensions["flags"]
-    with app.app_context():
-        flags.backend.write_feature({
-            "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
-            "enabled": True, "impressionData": False, "strategies": [
-                {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []}]})
-        flags.refresh()
+    write_definition(app, {
+        "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
+        "enabled": True, "impressionData": False, "strategies": [
+            {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []}]})
     page = admin.get("/admin/flags").text
     assert 'id="untranslatable-notice"' in page and "remoteAddress" in html.unescape(page)
     assert "fails closed" in page

@@ -44,7 +44,9 @@ def test_enable_and_disable_a_cohort(app, people, admin):
     assert response.json["isolation"]["cohorts"] == ["beta", "staff"]
     event = response.json["event"]
     assert event["action"] == "cohort.isolation" and event["target"] == "beta"
-    assert event["before"] == {"enabled": False} and event["after"] == {"enabled": True}
+    # The event keeps the flag's enabled cohorts too: the log replays the flag's history.
+    assert event["before"] == {"enabled": False, "enabled_cohorts": ["staff"]}
+    assert event["after"] == {"enabled": True, "enabled_cohorts": ["beta", "staff"]}
     assert event["actor"] == {"id": people.ids["admin"], "email": "admin@example.com"}
     assert event["reason"] == REASON
     assert cohort_rows(admin)["beta"]["isolation"] == "on"
@@ -58,7 +60,8 @@ def test_enable_and_disable_a_cohort(app, people, admin):
     assert again.json["event"] is None and audit_count(app) == events
 
     off = enable(admin, "beta", enabled=False)
-    assert off.status_code == 200 and off.json["event"]["after"] == {"enabled": False}
+    assert off.status_code == 200
+    assert off.json["event"]["after"] == {"enabled": False, "enabled_cohorts": ["staff"]}
     assert seen_descriptions(bob) == shared_ledger()
     assert [e["summary"] for e in audit_log(admin)] == [
         "Disabled isolation for cohort beta", "Enabled isolation for cohort beta"]
@@ -260,7 +263,8 @@ def test_guard_refusals_in_the_last_day_are_red_and_block_enabling(app, people, 
 
     forced = enable(admin, "beta", force=True)
     assert forced.status_code == 200, forced.text
-    assert forced.json["event"]["after"] == {"enabled": True, "forced_checks": ["guard_refusals"]}
+    assert forced.json["event"]["after"] == {"enabled": True, "forced_checks": ["guard_refusals"],
+                                             "enabled_cohorts": ["beta", "staff"]}
     assert "forced past: guard_refusals" in forced.json["event"]["summary"]
     assert seen_descriptions(bob) == own_rows("bob")
 

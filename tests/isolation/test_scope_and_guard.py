@@ -9,7 +9,7 @@ from finance_app.extensions import db
 from finance_app.isolation import IsolationViolation, scope, sign_in, unscoped
 from finance_app.isolation.visibility import rollout_bucket
 from finance_app.models import GuardEvent, Transaction, User
-from tests.conftest import make_app, set_isolation
+from tests.conftest import make_app, set_isolation, write_definition
 from tests.isolation.conftest import add_probe_routes
 
 ALL_ROWS = sorted(f"{n} {w}" for n in ("alice", "bob", "carol", "admin") for w in ("coffee", "salary"))
@@ -68,21 +68,19 @@ def test_each_request_follows_the_rule_of_its_time(probe_app, people):
 
 
 def test_a_definition_the_app_cannot_translate_fails_closed(probe_app, people):
-    flags = probe_app.extensions["flags"]
+    write_definition(probe_app, {
+        "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
+        "enabled": True, "impressionData": False, "strategies": [
+            {"name": "flexibleRollout", "constraints": [
+                {"contextName": "cohort", "operator": "IN", "values": ["staff"],
+                 "inverted": False, "caseInsensitive": False}],
+             "parameters": {"rollout": "100", "stickiness": "default",
+                            "groupId": "USE_USER_ISOLATION"}},
+            # Added in Unleash's own UI: SQL cannot know a request's address.
+            {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []},
+        ]})
     with probe_app.app_context():
-        flags.backend.write_feature({
-            "name": "USE_USER_ISOLATION", "type": "release", "project": "default",
-            "enabled": True, "impressionData": False, "strategies": [
-                {"name": "flexibleRollout", "constraints": [
-                    {"contextName": "cohort", "operator": "IN", "values": ["staff"],
-                     "inverted": False, "caseInsensitive": False}],
-                 "parameters": {"rollout": "100", "stickiness": "default",
-                                "groupId": "USE_USER_ISOLATION"}},
-                # Added in Unleash's own UI: SQL cannot know a request's address.
-                {"name": "remoteAddress", "parameters": {"IPs": "10.0.0.1"}, "constraints": []},
-            ]})
-        flags.refresh()
-        state = flags.isolation_state()
+        state = probe_app.extensions["flags"].isolation_state()
     assert state["translatable"] is False and "remoteAddress" in state["untranslatable_reason"]
     # Carol is not isolated, yet sees only her own rows: whose rows are private is unknown.
     assert people.client("carol").get("/api/_probe/scoped").json == {

@@ -25,16 +25,16 @@ from tests.conftest import app_on_fresh_database
 LEGACY, NULLABLE, NOT_NULL = "0001_legacy", "0002_owner_nullable", "0003_owner_not_null"
 IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audit"
 FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_single_owner_batches"
-SESSIONS, TWO_SIDED = "0008_sessions_and_ids", "0010_two_sided_isolation"
-CACHE_EPOCH = "0011_cache_epoch"
+SESSIONS, APP_SETTINGS = "0008_sessions_and_ids", "0009_app_settings"
+TWO_SIDED, CACHE_EPOCH = "0010_two_sided_isolation", "0011_cache_epoch"
 # Every revision, oldest first.
 CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
-         SINGLE_OWNER_BATCHES, SESSIONS, TWO_SIDED, CACHE_EPOCH)
+         SINGLE_OWNER_BATCHES, SESSIONS, APP_SETTINGS, TWO_SIDED, CACHE_EPOCH)
 HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
               "guard_events", "import_mappings", "cohorts", "audit_events", "user_sessions",
-              "cache_state"}
+              "app_settings", "cache_state"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
