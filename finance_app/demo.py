@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from .admin import cohorts, settings
 from .extensions import db
-from .isolation.flags import serialised_change
+from .isolation.change_lock import serialised_change
 from .models import Transaction, User
 
 DEMO_PASSWORD = "demo-password"

@@ -163,7 +163,7 @@ def set_isolation(app, cohorts=(), percent=0):
 
 def write_definition(app, feature):
     """Store a flag definition as it is (as if written in Unleash's own UI) and reload."""
-    from finance_app.isolation.flags import serialised_change
+    from finance_app.isolation.change_lock import serialised_change
 
     flags = app.extensions["flags"]
     with app.app_context():

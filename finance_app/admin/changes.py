@@ -35,7 +35,7 @@ from typing import Callable
 from ..errors import AppError
 from ..isolation import flag_service, forget_principal
 from ..isolation.cache_keys import invalidate_namespaces
-from ..isolation.flags import after_commit, serialised_change
+from ..isolation.change_lock import after_commit, serialised_change
 from . import audit, cohorts, preflight, settings
 
 CHANGED_SINCE = ("The {what} has changed since event {id} (it is now {current}, the event left "

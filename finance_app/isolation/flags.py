@@ -21,12 +21,11 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import select
 from UnleashClient import UnleashClient
 from UnleashClient.cache import BaseCache, FileCache
 from UnleashClient.constants import ETAG, FEATURES_URL
@@ -34,6 +33,7 @@ from UnleashClient.utils import InstanceAllowType
 
 from ..extensions import db
 from ..models import FlagDefinition
+from .change_lock import after_commit, change_in_progress, serialised_change
 from .visibility import rule_for, rule_from_payload
 
 log = logging.getLogger(__name__)
@@ -96,76 +96,6 @@ def isolation_state(feature):
 
 def lock_state(feature):
     return bool(feature and feature.get("enabled"))
-
-
-# --- serialised changes -------------------------------------------------------------------
-
-# The PostgreSQL advisory lock every change takes; any fixed number, the same in every process.
-CHANGE_LOCK_KEY = 0x66696E5F666C6167  # "fin_flag"
-_HELD = "finance_app.serialised_change"
-
-
-def change_in_progress():
-    return _HELD in db.session.info
-
-
-@contextmanager
-def serialised_change():
-    """Run the block as one transaction of `db.session` holding the app-wide change lock.
-
-    Every change of a flag definition, and every dashboard change around one (its before
-    state, preflight, audit record), runs inside: reads in the block see the last committed
-    change and no other change (another admin, worker or host) can interleave until this one
-    commits, at the end of the block, or rolls back on an exception. Nested blocks join the
-    outer one, so a change made of smaller changes is still one transaction under one lock.
-    Nothing inside may commit: that would release the lock mid-change. Work that must follow
-    the commit (reloading flags, dropping cached principals) goes to `after_commit`.
-    Usable as a decorator too.
-    """
-    session = db.session
-    if _HELD in session.info:
-        yield
-        return
-    _begin_locked(session)
-    callbacks = session.info[_HELD] = []
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.info.pop(_HELD, None)
-    for callback in callbacks:
-        callback()
-
-
-def after_commit(callback):
-    """Run `callback` once the serialised change in progress has committed (lock released)."""
-    db.session.info[_HELD].append(callback)
-
-
-def _begin_locked(session):
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("commit or roll back pending work before a serialised change")
-    # End whatever the session read before (who is signed in, say): every read the change is
-    # based on happens under the lock, in the transaction that takes it.
-    session.rollback()
-    connection = session.connection()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        # Held until the transaction ends. READ COMMITTED (the default) gives every later
-        # statement a fresh snapshot, so the reads below see the previous holder's commit.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOCK_KEY})
-    elif dialect == "sqlite":
-        # pysqlite's legacy transaction control (Python 3.11; SQLAlchemy leaves it on) opens
-        # no transaction for a SELECT and a deferred one only before the first write, which
-        # would let two changes read the same state. BEGIN IMMEDIATE takes SQLite's write
-        # lock now (waiting up to busy_timeout); pysqlite then sees a transaction open and
-        # commits or rolls back this one when SQLAlchemy asks.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        raise RuntimeError(f"no change lock for the {dialect} database")
 
 
 # --- backends -----------------------------------------------------------------------------

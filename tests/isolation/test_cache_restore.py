@@ -6,7 +6,7 @@ import time
 import pytest
 
 from finance_app.isolation.cache_epoch import SETTLE_SECONDS
-from tests.conftest import People, make_app, set_isolation
+from tests.conftest import People, app_on_fresh_database, set_isolation
 
 pytestmark = pytest.mark.redis
 
@@ -15,15 +15,12 @@ BOUND_SECONDS = REFRESH_SECONDS + SETTLE_SECONDS + 3
 REASON = "moving bob to the private ledgers"
 
 
-@pytest.fixture
-def redis_app(tmp_path, migrated_sqlite, private_redis):
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, REDIS_URL=private_redis.url, FLAG_REFRESH_SECONDS=REFRESH_SECONDS)
-    assert app.config["CACHE_TYPE"] == "RedisCache"
-    yield app
-    app.extensions["flags"].close()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def redis_app(request, tmp_path, private_redis):
+    with app_on_fresh_database(tmp_path, request.param, REDIS_URL=private_redis.url,
+                               FLAG_REFRESH_SECONDS=REFRESH_SECONDS) as app:
+        assert app.config["CACHE_TYPE"] == "RedisCache"
+        yield app
 
 
 def view(people, name):
