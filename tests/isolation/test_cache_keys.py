@@ -131,29 +131,35 @@ def test_legacy_keys_are_listed_and_purged_on_the_file_cache(app, people):
     _purge_scenario(app, people)
 
 
-@pytest.mark.redis
-def test_legacy_keys_are_listed_and_purged_on_redis(tmp_path, migrated_sqlite):
+@pytest.fixture
+def shared_redis_app(tmp_path, migrated_sqlite):
+    """An app on the shared Redis under a key prefix of its own; its keys go afterwards."""
     import shutil
     import uuid
 
-    from tests.conftest import People, make_app
+    from finance_app.extensions import cache
+    from tests.conftest import make_app
     from tests.support.services import REDIS_URL, port_open, require
 
     require("Redis", port_open("127.0.0.1", 6379))
     shutil.copy(migrated_sqlite, tmp_path / "app.db")
     app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
-    try:
-        assert app.config["CACHE_TYPE"] == "RedisCache"
-        _purge_scenario(app, People(app))
-    finally:
-        with app.app_context():
-            from finance_app.isolation.cache_keys import iter_cache_keys
-            from finance_app.extensions import cache
+    assert app.config["CACHE_TYPE"] == "RedisCache"
+    yield app
+    with app.app_context():
+        from finance_app.isolation.cache_keys import iter_cache_keys
 
-            keys = list(iter_cache_keys())
-            if keys:
-                cache.delete_many(*keys)
-        app.extensions["flags"].close()
+        keys = list(iter_cache_keys())
+        if keys:
+            cache.delete_many(*keys)
+    app.extensions["flags"].close()
+
+
+@pytest.mark.redis
+def test_legacy_keys_are_listed_and_purged_on_redis(shared_redis_app):
+    from tests.conftest import People
+
+    _purge_scenario(shared_redis_app, People(shared_redis_app))
 
 
 def _drop_scenario(app, people):
@@ -186,24 +192,7 @@ def test_a_deleted_accounts_namespace_is_dropped_on_the_file_cache(app, people):
 
 
 @pytest.mark.redis
-def test_a_deleted_accounts_namespace_is_dropped_on_redis(tmp_path, migrated_sqlite):
-    import shutil
-    import uuid
+def test_a_deleted_accounts_namespace_is_dropped_on_redis(shared_redis_app):
+    from tests.conftest import People
 
-    from tests.conftest import People, make_app
-    from tests.support.services import REDIS_URL, port_open, require
-
-    require("Redis", port_open("127.0.0.1", 6379))
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
-    try:
-        _drop_scenario(app, People(app))
-    finally:
-        with app.app_context():
-            from finance_app.extensions import cache
-            from finance_app.isolation.cache_keys import iter_cache_keys
-
-            keys = list(iter_cache_keys())
-            if keys:
-                cache.delete_many(*keys)
-        app.extensions["flags"].close()
+    _drop_scenario(shared_redis_app, People(shared_redis_app))
