@@ -43,6 +43,9 @@ class BaseConfig:
     CACHE_DIR = os.environ.get("CACHE_DIR", str(DEFAULT_INSTANCE_DIR / "cache"))
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "600"))
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "finance:")
+    # How long a Redis command may take before the cache counts as unavailable (and is
+    # bypassed: requests are then served from the database).
+    CACHE_REDIS_TIMEOUT_SECONDS = float(os.environ.get("CACHE_REDIS_TIMEOUT_SECONDS", "1"))
 
     # Flags. Embedded (no server) unless UNLEASH_URL is set.
     UNLEASH_URL = os.environ.get("UNLEASH_URL")
