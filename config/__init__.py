@@ -68,6 +68,8 @@ class BaseConfig:
 
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # An upload previewed but never confirmed is removed after this long.
+    IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
