@@ -123,3 +123,17 @@ def cache_in_use_again(app, bound=REFRESH_SECONDS + SETTLE_SECONDS + 5):
             return False
         time.sleep(0.1)
     return True
+
+
+def test_the_admin_dashboard_and_preflight_work_without_the_cache(redis_app, private_redis):
+    people = People(redis_app)
+    set_isolation(redis_app, ["staff"])
+    admin = people.client("admin")
+    private_redis.stop()
+
+    assert admin.get("/admin/flags").status_code == 200
+    report = admin.get("/api/admin/isolation/preflight?cohort=beta")
+    assert report.status_code == 200, report.text
+    [check] = [c for c in report.json["checks"] if c["name"] == "legacy_cache_keys"]
+    assert check["status"] == "amber" and "cache is unavailable" in check["message"]
+    assert report.json["legacy_cache_keys"] is None
