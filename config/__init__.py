@@ -43,6 +43,9 @@ class BaseConfig:
     CACHE_DIR = os.environ.get("CACHE_DIR", str(DEFAULT_INSTANCE_DIR / "cache"))
     CACHE_DEFAULT_TIMEOUT = int(os.environ.get("CACHE_DEFAULT_TIMEOUT", "600"))
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "finance:")
+    # How long a Redis command may take before the cache counts as unavailable (and is
+    # bypassed: requests are then served from the database).
+    CACHE_REDIS_TIMEOUT_SECONDS = float(os.environ.get("CACHE_REDIS_TIMEOUT_SECONDS", "1"))
 
     # Flags. Embedded (no server) unless UNLEASH_URL is set.
     UNLEASH_URL = os.environ.get("UNLEASH_URL")
@@ -65,6 +68,8 @@ class BaseConfig:
 
     DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+    # An upload previewed but never confirmed is removed after this long.
+    IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

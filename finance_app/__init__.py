@@ -103,11 +103,13 @@ def _check_config(app):
 
 
 def _cache_settings(config):
+    from .cache_backend import FILE_CACHE_TYPE, REDIS_CACHE_TYPE
+
     if config.get("CACHE_TYPE"):
         return {}
     if config.get("REDIS_URL"):
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"]}
-    return {"CACHE_TYPE": "finance_app.cache_backend.ListableFileSystemCache",
+        return {"CACHE_TYPE": REDIS_CACHE_TYPE, "CACHE_REDIS_URL": config["REDIS_URL"]}
+    return {"CACHE_TYPE": FILE_CACHE_TYPE,
             "CACHE_DIR": config["CACHE_DIR"], "CACHE_THRESHOLD": 100_000}
 
 

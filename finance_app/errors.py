@@ -1,12 +1,14 @@
 """One error shape: `{"error": {"code", "message"}}` for /api/, a plain page for the web.
 
 Raise `AppError(status, code, message, **details)` (or any werkzeug HTTPException) anywhere;
-the handlers here render it. Unexpected exceptions become a 500 in the same shape, logged.
+the handlers here render it. The database unreachable is a 503 with Retry-After. Unexpected
+exceptions become a 500 in the same shape, logged.
 """
 import logging
 
 from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,17 @@ MESSAGES = {
 }
 
 
+# The database driver's errors for a database that cannot serve now (connection refused or
+# lost, the server shutting down, a file that cannot be opened, a lock or pool wait that ran
+# out): worth retrying, unlike a programming error.
+DATABASE_UNAVAILABLE_ERRORS = (sqlalchemy_errors.OperationalError,
+                               sqlalchemy_errors.InterfaceError,
+                               sqlalchemy_errors.TimeoutError)
+DATABASE_UNAVAILABLE_MESSAGE = ("The database is unavailable right now. Nothing was changed; "
+                                "please try again in a moment.")
+RETRY_AFTER_SECONDS = 15
+
+
 class AppError(HTTPException):
     """An HTTP error with a machine-readable code and optional details (e.g. `field`)."""
 
@@ -52,12 +65,14 @@ def is_api_request():
     return request.path.startswith("/api/") or scheme.lower() == "bearer"
 
 
-def error_response(status, code, message, **details):
+def error_response(status, code, message, identity_known=True, **details):
     if is_api_request():
         response = jsonify({"error": {"code": code, "message": message, **details}})
         response.status_code = status
         return response
-    return render_template("errors/error.html", status=status, message=message), status
+    # A page names who is signed in, unless looking that up is what failed.
+    names = {} if identity_known else {"current_principal": lambda: None}
+    return render_template("errors/error.html", status=status, message=message, **names), status
 
 
 def _message_for(exc):
@@ -83,6 +98,17 @@ def register_error_handlers(app):
             response = app.make_response(response)
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    def handle_database_unavailable(exc):
+        log.warning("the database is unavailable on %s %s: %s", request.method, request.path,
+                    exc)
+        response = app.make_response(error_response(
+            503, CODES[503], DATABASE_UNAVAILABLE_MESSAGE, identity_known=False))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    for error in DATABASE_UNAVAILABLE_ERRORS:
+        app.register_error_handler(error, handle_database_unavailable)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):

@@ -1,4 +1,5 @@
-"""One JSON error shape for every status on /api/, and the health probes."""
+"""One JSON error shape for every status on /api/, and the liveness probe (readiness:
+tests/health/)."""
 import pytest
 
 from finance_app.isolation import PUBLIC, access
@@ -80,24 +81,6 @@ def test_web_errors_are_pages_not_json(client):
 def test_healthz_needs_nothing(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
-
-
-def test_readyz_reports_database_and_cache(client):
-    response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json["checks"]["database"]["ok"] is True
-    assert response.json["checks"]["cache"]["ok"] is True
-
-
-def test_readyz_is_503_when_database_is_unreachable(tmp_path):
-    app = make_app(tmp_path, database_url=f"sqlite:///{tmp_path}/missing/dir/app.db")
-    try:
-        response = app.test_client().get("/readyz")
-        assert response.status_code == 503
-        assert response.json["checks"]["database"]["ok"] is False
-        assert response.json["checks"]["database"]["error"]
-    finally:
-        app.extensions["flags"].close()
 
 
 def test_production_refuses_the_development_secret(monkeypatch):

@@ -27,7 +27,7 @@ Then the checks, each green, amber or red:
   for them.
 - legacy_cache_keys — amber when legacy (shared-namespace) data keys are in the cache:
   isolated users never read them, but they hold shared data until purged
-  (`flask cache purge-legacy`).
+  (`flask cache purge-legacy`); amber too while the cache is unavailable (not counted).
 - rows_vanish — amber when a user the step isolates would stop seeing rows they see today.
 - others_lose_rows — amber when users who stay on the shared ledger would stop seeing rows
   of the users the step isolates (expected, but they should be told).
@@ -45,6 +45,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import func, inspect, literal, select, text
 
+from ..cache_backend import CacheUnavailable
 from ..extensions import db
 from ..isolation import flag_service, unscoped
 from ..isolation.cache_keys import legacy_data_keys
@@ -78,7 +79,7 @@ class Facts:
     revision: str
     head: str
     not_null_applied: bool
-    legacy_cache_keys: int
+    legacy_cache_keys: int  # None: the cache is unavailable, so they could not be counted
     guard_refusals: int
 
     def isolated_now(self, user):
@@ -147,9 +148,16 @@ def gather_facts():
     return Facts(
         users=users, own_rows=own, unowned=unowned, rule=flag_service().isolation_rule(),
         revision=revision, head=head, not_null_applied=applied,
-        legacy_cache_keys=sum(1 for _ in legacy_data_keys()),
+        legacy_cache_keys=_count_legacy_keys(),
         guard_refusals=guard_refusals_since(datetime.now(timezone.utc) - GUARD_WINDOW),
     )
+
+
+def _count_legacy_keys():
+    try:
+        return sum(1 for _ in legacy_data_keys())
+    except CacheUnavailable:
+        return None
 
 
 def _step(cohort, percent, state):
@@ -229,6 +237,10 @@ def _guard_check(facts):
 
 
 def _legacy_keys_check(facts):
+    if facts.legacy_cache_keys is None:
+        return Check("legacy_cache_keys", AMBER,
+                     "The cache is unavailable, so its legacy data keys could not be counted; "
+                     "run preflight again once it is back.")
     if facts.legacy_cache_keys:
         return Check("legacy_cache_keys", AMBER,
                      f"{facts.legacy_cache_keys} legacy data key(s) in the cache hold shared data; "

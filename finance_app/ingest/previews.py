@@ -1,6 +1,8 @@
 """Uploads waiting between preview and confirm, kept as files in the instance folder, named
-by their owner and a random token that only the uploading session knows; and their removal
-when the owner's account is deleted."""
+by their owner and a random token that only the uploading session knows; their expiry (a
+preview never confirmed is removed after IMPORT_PREVIEW_MAX_AGE_HOURS, by the next upload or
+`flask ingest expire-previews`); and their removal when the owner's account is deleted."""
+import time
 from pathlib import Path
 
 from ..auth.signals import account_deleted
@@ -14,6 +16,28 @@ def preview_path(app, user_id, token):
     folder = upload_dir(app)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{user_id}-{token}.csv"
+
+
+def preview_age_limit_hours(app):
+    return app.config["IMPORT_PREVIEW_MAX_AGE_HOURS"]
+
+
+def preview_expired(app, path):
+    return path.stat().st_mtime < time.time() - preview_age_limit_hours(app) * 3600
+
+
+def expire_previews(app):
+    """Remove every expired preview (anyone's); returns how many."""
+    folder = upload_dir(app)
+    removed = 0
+    for path in folder.glob("*.csv") if folder.is_dir() else ():
+        try:
+            if preview_expired(app, path):
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # confirmed or removed meanwhile
+            pass
+    return removed
 
 
 @account_deleted.connect

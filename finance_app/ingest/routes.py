@@ -2,6 +2,7 @@
 import json
 import uuid
 
+import click
 from flask import (
     Blueprint,
     current_app,
@@ -19,7 +20,7 @@ from ..extensions import cache
 from ..isolation import DATA, access, current_principal
 from ..openapi import documented
 from . import service
-from .previews import preview_path
+from .previews import expire_previews, preview_age_limit_hours, preview_expired, preview_path
 
 bp = Blueprint("ingest", __name__)
 api_bp = Blueprint("ingest_api", __name__, url_prefix="/api/ingest")
@@ -58,13 +59,14 @@ def _mapping_field(raw):
 @documented(response=service.ImportResult, status=201)
 def api_import():
     """Import a CSV (multipart field `file`; optional `mapping` JSON and `skip_bad_lines`;
-    `?dry_run=1` checks and previews without writing)."""
+    `?dry_run=1` checks and previews without writing). 201 with the new import batch, or 200
+    with no batch and a `message` when nothing in the file is new."""
     upload = _uploaded_file()
     dry_run = request.args.get("dry_run", "").lower() in TRUE
     result = service.run_import(
         upload.stream, upload.filename, mapping=_mapping_field(request.form.get("mapping")),
         dry_run=dry_run, skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE)
-    return jsonify(result.to_json()), 200 if dry_run else 201
+    return jsonify(result.to_json()), 201 if result.batch_id is not None else 200
 
 
 @api_bp.get("/batches")
@@ -82,7 +84,8 @@ def api_undo(batch_id):
 
 
 # --- web: upload → preview → confirm ----------------------------------------------------------
-# The upload is kept in the instance folder between preview and confirm (see `previews`).
+# The upload is kept in the instance folder between preview and confirm (see `previews`),
+# for IMPORT_PREVIEW_MAX_AGE_HOURS at most.
 
 def _preview_path(token):
     return preview_path(current_app, current_principal().id, token)
@@ -99,8 +102,11 @@ def _pending(token):
     if token not in uploads:
         raise AppError(404, "not_found", "This upload has expired; upload the file again.")
     path = _preview_path(token)
-    if not path.exists():
-        raise AppError(404, "not_found", "This upload has expired; upload the file again.")
+    if not path.exists() or preview_expired(current_app, path):
+        _forget(token)
+        raise AppError(410, "expired",
+                       f"This upload has expired (previews are kept "
+                       f"{preview_age_limit_hours(current_app):g} hours); upload the file again.")
     return path, uploads[token]
 
 
@@ -149,6 +155,7 @@ def upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _upload_page("Choose a CSV file to upload.", status=400)
+    expire_previews(current_app)
     token = uuid.uuid4().hex
     path = _preview_path(token)
     upload.save(path)
@@ -189,6 +196,9 @@ def confirm(token):
     finally:
         cache.delete(progress_key)
     _forget(token)
+    if result.batch_id is None:
+        flash(f"{filename}: {result.message}", "success")
+        return redirect(url_for("ingest.upload_form"))
     flash(f"Imported {result.imported} transaction(s) from {filename}"
           f"{f'; {result.duplicates} already there were skipped' if result.duplicates else ''}"
           f"{f'; {result.error_count} bad line(s) skipped' if result.error_count else ''}.",
@@ -201,6 +211,12 @@ def confirm(token):
 def progress(token):
     _pending(token)
     return jsonify(processed=cache.get(import_progress_key(token)) or 0)
+
+
+@bp.cli.command("expire-previews")
+def expire_previews_command():
+    """Remove upload previews older than IMPORT_PREVIEW_MAX_AGE_HOURS (never confirmed)."""
+    click.echo(f"{expire_previews(current_app)} expired upload preview(s) removed.")
 
 
 @bp.post("/import/batches/<int:batch_id>/undo")

@@ -3,7 +3,8 @@
 `parsing.py` turns the file into rows; this module writes them. One pass over the rows,
 in chunks: each chunk's fingerprints are checked against the importer's own rows, new rows are
 inserted, and the whole import is one transaction, so a refused file, a crash or a bad line
-(unless the user chose to skip bad lines) leaves nothing behind.
+(unless the user chose to skip bad lines) leaves nothing behind. An import batch is created
+with the first new row: a file with nothing new leaves no (empty) batch.
 """
 import hashlib
 import json
@@ -37,12 +38,13 @@ class ImportResult:
     mapping: Optional[dict] = None
     warnings: list = field(default_factory=list)
     preview: list = field(default_factory=list)
+    message: Optional[str] = None  # set when there was nothing new to import
 
     def to_json(self):
         return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
                 "duplicates": self.duplicates, "errors": self.errors,
                 "error_count": self.error_count, "mapping": self.mapping,
-                "warnings": self.warnings, "preview": self.preview}
+                "warnings": self.warnings, "preview": self.preview, "message": self.message}
 
 
 def fingerprint(row, seen):
@@ -112,11 +114,6 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
     user_id = current_principal().id
     result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings))
     batch = None
-    if not dry_run:
-        batch = ImportBatch(filename=(filename or "upload.csv")[:255], row_count=0)
-        db.session.add(batch)
-        db.session.flush()
-        result.batch_id = batch.id
     seen, pending = {}, []
     # Rows of one file never duplicate each other (fingerprints count occurrences), so only
     # rows that were there before the import can: none for a first import, no lookups.
@@ -124,14 +121,20 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
         _my(select(Transaction.id), Transaction).limit(1)).first() is not None
 
     def flush_chunk():
+        nonlocal batch
         fingerprints = [fp for _, fp in pending]
         existing = set(db.session.execute(
             _my(select(Transaction.fingerprint), Transaction)
             .where(Transaction.fingerprint.in_(fingerprints))).scalars()) if check_duplicates else set()
         new = [(row, fp) for row, fp in pending if fp not in existing]
         result.duplicates += len(pending) - len(new)
-        writing = batch is not None and (skip_bad_lines or not result.error_count)
+        writing = not dry_run and (skip_bad_lines or not result.error_count)
         if writing and new:
+            if batch is None:
+                batch = ImportBatch(filename=(filename or "upload.csv")[:255], row_count=0)
+                db.session.add(batch)
+                db.session.flush()
+                result.batch_id = batch.id
             default_currency = current_app.config["DEFAULT_CURRENCY"]
             # RETURNING makes SQLAlchemy batch the rows into multi-row INSERTs
             # ("insertmanyvalues"); without it PostgreSQL gets one statement per row.
@@ -171,14 +174,19 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
             if result.error_count and not skip_bad_lines:
                 result.imported = 0
             return result
-        batch.row_count = result.imported
+        if batch is None:
+            result.message = (f"Nothing new: all {result.rows} row(s) are already in your "
+                              "ledger." if result.rows else "Nothing new: no row to import.")
+        else:
+            batch.row_count = result.imported
         _remember_mapping(parsed.columns, parsed.mapping)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    invalidate_after_write([user_id])
-    _refresh_planner_statistics(result.imported)
+    if batch is not None:
+        invalidate_after_write([user_id])
+        _refresh_planner_statistics(result.imported)
     return result
 
 

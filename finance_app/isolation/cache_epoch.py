@@ -16,6 +16,12 @@ cache key prefix is `<CACHE_KEY_PREFIX><epoch>:`, so every key written before is
 (to expire) and every process rebuilds from the database, within FLAG_REFRESH_SECONDS plus
 the settle time of the one that noticed.
 
+The same count covers Redis being away: an invalidation that cannot reach it (cache_backend.py
+bypasses Redis after a failure) is counted in the database only, so Redis comes back behind.
+A process that bypassed Redis uses it again only after its watcher has compared the counts
+(and moved the epoch if they differ), so nothing that went stale while Redis was away is
+read there; other processes follow within the bound above.
+
 Only Redis is shared and restorable this way; the on-host file cache keeps no epoch.
 """
 import logging
@@ -28,7 +34,8 @@ import weakref
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..extensions import cache, db
+from .. import cache_backend
+from ..extensions import db
 from ..models import CacheState
 
 log = logging.getLogger(__name__)
@@ -81,11 +88,21 @@ class CacheEpoch:
                 return
             try:
                 self.check()
+            except cache_backend.CacheUnavailable:
+                pass  # the backend logged the outage; the next tick tries again
             except Exception as exc:  # the next tick tries again
                 log.warning("cache epoch check failed: %s", exc)
 
     def check(self):
-        """One comparison (the watcher's tick); returns True when it moved the epoch."""
+        """One comparison (the watcher's tick); returns True when it moved the epoch. Raises
+        CacheUnavailable while Redis cannot answer; once it can, Redis is used again."""
+        app = self._app()
+        with app.app_context():
+            moved = self._compare()
+            cache_backend.backend().recovered()
+        return moved
+
+    def _compare(self):
         epoch, seq = self._state()
         self.epoch = epoch
         if not self._behind(seq):
@@ -95,46 +112,55 @@ class CacheEpoch:
         self.epoch = epoch
         if not self._behind(seq):
             return False
-        app = self._app()
-        with app.app_context(), db.engine.begin() as conn:
+        with db.engine.begin() as conn:
             moved = conn.execute(update(CacheState).where(CacheState.epoch == epoch)
                                  .values(epoch=epoch + 1)).rowcount
         self.epoch, seq = self._state()  # ours, or the one another process moved to
-        with app.app_context():
-            cache.set(COUNTER_KEY, seq, timeout=0)  # the new epoch starts with nothing lost
+        # The new epoch starts with nothing lost.
+        cache_backend.backend().set_strict(COUNTER_KEY, seq, timeout=0)
         if moved:
-            log.warning("the cache lost invalidations (flushed or restored from an older "
-                        "snapshot): cache epoch %s -> %s", epoch, self.epoch)
+            log.warning("the cache lost invalidations (flushed, restored from an older "
+                        "snapshot, or away): cache epoch %s -> %s", epoch, self.epoch)
         return bool(moved)
 
     def _behind(self, seq):
-        app = self._app()
-        with app.app_context():
-            counted = cache.get(COUNTER_KEY)
+        counted = cache_backend.backend().get_strict(COUNTER_KEY)
         return (counted or 0) < seq
 
-    def count_invalidation(self):
-        """After an invalidation reached the cache: count it in the database, then in the
-        cache. A failure is logged, never raised: the write it follows has committed."""
+    def count_invalidation(self, reached_cache):
+        """Count an invalidation in the database, and in the cache if it reached the cache
+        (if not, the cache is now behind: the epoch moves). A failure is logged, never
+        raised: the write it follows has committed."""
         try:
             with db.engine.begin() as conn:
                 conn.execute(update(CacheState).values(seq=CacheState.seq + 1))
-            cache.cache.inc(COUNTER_KEY)  # Redis INCR: atomic across processes
         except Exception as exc:
             log.warning("an invalidation could not be counted: %s", exc)
+            return
+        if reached_cache:
+            cache_backend.backend().inc(COUNTER_KEY)  # Redis INCR: atomic across processes
 
 
 def install(app):
     """Give a Redis cache the epoch prefix; returns the CacheEpoch, or None (file cache)."""
-    if app.config.get("CACHE_TYPE") != "RedisCache":
+    if app.config.get("CACHE_TYPE") != cache_backend.REDIS_CACHE_TYPE:
         return None
     epoch = CacheEpoch(app)
     app.config["CACHE_KEY_PREFIX"] = epoch.key_prefix  # cachelib accepts a callable
     return epoch
 
 
-def invalidated():
-    """Record that an invalidation reached the cache (see the module docstring)."""
+def invalidate(apply):
+    """Run `apply()`, the cache writes of one invalidation (after a write committed), and
+    count it (see the module docstring). Never raises for the cache: each Redis command is
+    retried once (cache_backend.py); an invalidation that still cannot reach Redis is logged
+    and left to the epoch, which moves when Redis is back."""
+    failures = cache_backend.failures()
+    apply()
+    reached = cache_backend.failures() == failures
+    if not reached:
+        log.warning("an invalidation did not reach the cache; the cache epoch will leave "
+                    "the entries it would have replaced behind")
     epoch = current_app.extensions.get("cache_epoch")
     if epoch is not None:
-        epoch.count_invalidation()
+        epoch.count_invalidation(reached)

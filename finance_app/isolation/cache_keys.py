@@ -13,16 +13,19 @@ Two things make an entry stale:
   visibility rule it was built under, and one built under another rule is rebuilt, so an
   aggregate that still counts a newly isolated user's rows is never served.
 """
+import logging
 import uuid
 
 from flask import current_app
 
+from .. import cache_backend
 from ..extensions import cache
-from .cache_epoch import invalidated
+from .cache_epoch import invalidate
 from .decision import isolation_on, visibility_rule
 from .keys import DATA_KEY_KINDS, LEGACY_NAMESPACE, generation_key, is_legacy_data_key, user_namespace
 from .principal import current_principal
 
+log = logging.getLogger(__name__)
 
 # Longer than any entry lives: a generation that expires only costs a rebuild, and keys a
 # cache epoch left behind (cache_epoch.py) must not stay forever.
@@ -49,17 +52,8 @@ def namespace_of_request():
 
 def iter_cache_keys(batch=1000, starting_with=""):
     """Every key in the app's cache (without the backend's prefix) that starts with
-    `starting_with`, without blocking it: Redis is walked with SCAN in batches (never KEYS);
-    the file cache lists its files."""
-    backend = cache.cache
-    if hasattr(backend, "keys"):
-        yield from (key for key in backend.keys() if key.startswith(starting_with))
-        return
-    prefix = backend.key_prefix() if callable(backend.key_prefix) else backend.key_prefix or ""
-    client = backend._write_client
-    for raw in client.scan_iter(match=f"{prefix}{starting_with}*", count=batch):
-        key = raw.decode() if isinstance(raw, bytes) else raw
-        yield key[len(prefix):]
+    `starting_with`, without blocking it (cache_backend.py: SCAN on Redis, never KEYS)."""
+    return cache_backend.cache_keys(starting_with, batch)
 
 
 def legacy_data_keys():
@@ -108,15 +102,19 @@ def drop_user_namespace(user_id):
     """For a deleted account: its namespace goes (data keys and generation), and the legacy
     namespace goes stale, since shared-ledger aggregates counted the account's rows."""
     namespace = user_namespace(user_id)
-    data_keys = list(iter_cache_keys(starting_with=f"{namespace}:"))
+    try:
+        data_keys = list(iter_cache_keys(starting_with=f"{namespace}:"))
+    except cache_backend.CacheUnavailable as exc:
+        # Ids are never given again, so nobody reads them: they expire.
+        log.warning("the deleted account's cached data is left to expire: %s", exc)
+        data_keys = []
     cache.delete_many(generation_key(namespace), *data_keys)
     invalidate_namespaces(())  # counted there
 
 
 def invalidate_namespaces(user_ids):
     """Make the given users' namespaces and the legacy one stale (ops code calls this
-    directly: it has no request principal)."""
+    directly: it has no request principal). Never raises for the cache (cache_epoch.invalidate)."""
     namespaces = {LEGACY_NAMESPACE} | {user_namespace(uid) for uid in user_ids if uid is not None}
-    cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces},
-                   timeout=GENERATION_SECONDS)
-    invalidated()
+    invalidate(lambda: cache.set_many({generation_key(ns): uuid.uuid4().hex for ns in namespaces},
+                                      timeout=GENERATION_SECONDS))

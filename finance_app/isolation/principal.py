@@ -10,7 +10,8 @@ also carries. Starting and ending sessions is `sessions.py`.
 
 A steady-state request makes no database query for identity: sessions, tokens and principals
 are read through the shared cache, and whatever ends a session or changes a user drops the
-entries it affects, so the change holds on the next request in every worker.
+entries it affects, so the change holds on the next request in every worker. With the cache
+unreachable every lookup is a miss (cache_backend.py): identity comes from the database.
 """
 import hashlib
 from dataclasses import asdict, dataclass, fields
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from ..errors import AppError
 from ..extensions import cache, db, login_manager
 from ..models import ApiToken, User, UserSession, utcnow
-from .cache_epoch import invalidated
+from .cache_epoch import invalidate
 from .escape import unscoped
 from .keys import principal_key, session_key, token_key
 
@@ -180,16 +181,13 @@ def remember_session(session_hash, user_id, created_at):
 
 def forget_principal(user_id):
     """Drop the cached principal: the user's next request sees the change (or the deletion)."""
-    cache.delete(principal_key(user_id))
-    invalidated()
+    invalidate(lambda: cache.delete(principal_key(user_id)))
 
 
 def forget_tokens(token_hashes):
-    cache.delete_many(*[token_key(h) for h in token_hashes])
-    invalidated()
+    invalidate(lambda: cache.delete_many(*[token_key(h) for h in token_hashes]))
 
 
 def forget_sessions(session_hashes):
     """Drop ended sessions' cached records (their rows are gone): their cookies stop working."""
-    cache.delete_many(*[session_key(h) for h in session_hashes])
-    invalidated()
+    invalidate(lambda: cache.delete_many(*[session_key(h) for h in session_hashes]))

@@ -1,6 +1,7 @@
 """Cache keys switch namespace with the decision; writes invalidate the right namespaces."""
 import pytest
 
+from finance_app.cache_backend import REDIS_CACHE_TYPE
 from finance_app.extensions import db
 from finance_app.isolation import cached, invalidate_after_write, ns_key, sign_in
 from finance_app.models import User
@@ -144,7 +145,7 @@ def shared_redis_app(tmp_path, migrated_sqlite):
     require("Redis", port_open("127.0.0.1", 6379))
     shutil.copy(migrated_sqlite, tmp_path / "app.db")
     app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
-    assert app.config["CACHE_TYPE"] == "RedisCache"
+    assert app.config["CACHE_TYPE"] == REDIS_CACHE_TYPE
     yield app
     with app.app_context():
         from finance_app.isolation.cache_keys import iter_cache_keys

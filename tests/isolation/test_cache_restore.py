@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from finance_app.cache_backend import REDIS_CACHE_TYPE
 from finance_app.isolation.cache_epoch import SETTLE_SECONDS
 from tests.conftest import People, app_on_fresh_database, set_isolation
 
@@ -19,7 +20,7 @@ REASON = "moving bob to the private ledgers"
 def redis_app(request, tmp_path, private_redis):
     with app_on_fresh_database(tmp_path, request.param, REDIS_URL=private_redis.url,
                                FLAG_REFRESH_SECONDS=REFRESH_SECONDS) as app:
-        assert app.config["CACHE_TYPE"] == "RedisCache"
+        assert app.config["CACHE_TYPE"] == REDIS_CACHE_TYPE
         yield app
 
 

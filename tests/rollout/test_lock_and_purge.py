@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from finance_app.cache_backend import REDIS_CACHE_TYPE
 from finance_app.extensions import cache
 from finance_app.isolation.cache_keys import iter_cache_keys
 from tests.conftest import People, make_app, set_isolation
@@ -109,7 +110,7 @@ def test_purge_legacy_on_redis_scans_and_keeps_everything_else(tmp_path, migrate
     shutil.copy(migrated_sqlite, neighbour_dir / "app.db")
     neighbour = make_app(neighbour_dir, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"n{prefix}")
     try:
-        assert app.config["CACHE_TYPE"] == "RedisCache"
+        assert app.config["CACHE_TYPE"] == REDIS_CACHE_TYPE
         with neighbour.app_context():
             cache.set("summary:2024-11", "the neighbour's")
         with app.app_context():
