@@ -10,6 +10,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = Path(os.environ.get("FINANCE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 INSECURE_DEV_SECRET = "dev-only-insecure-secret"
+# Production refuses a shorter SECRET_KEY: it signs the session cookie, so a guessable one lets
+# anyone forge a sign-in.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _env_bool(name, default=False):
@@ -29,6 +32,7 @@ def database_url(url):
 
 
 class BaseConfig:
+    FINANCE_ENV = "development"  # which variant this is (the environment variable's value)
     SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
     INSTANCE_DIR = str(DEFAULT_INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = database_url(
@@ -82,12 +86,14 @@ class DevelopmentConfig(BaseConfig):
 
 
 class TestingConfig(BaseConfig):
+    FINANCE_ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"
     # Tests pass their own database and cache directory; CSRF stays on (it is tested).
 
 
 class ProductionConfig(BaseConfig):
+    FINANCE_ENV = "production"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     ISOLATION_GUARD_MODE = "refuse"
 

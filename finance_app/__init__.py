@@ -95,11 +95,19 @@ def _protect_forms(app):
 
 
 def _check_config(app):
-    from config import INSECURE_DEV_SECRET
+    """Production never starts on a secret anyone could know, whatever the cookie settings:
+    the session cookie is signed with it, so a known secret forges any sign-in."""
+    from config import INSECURE_DEV_SECRET, MIN_SECRET_KEY_LENGTH
 
-    if not app.config.get("TESTING") and not app.debug and app.config.get("SESSION_COOKIE_SECURE"):
-        if app.config["SECRET_KEY"] == INSECURE_DEV_SECRET:
-            raise RuntimeError("Set SECRET_KEY in the environment for production.")
+    if app.config["FINANCE_ENV"] != "production":
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == INSECURE_DEV_SECRET or len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            "FINANCE_ENV=production needs SECRET_KEY in the environment: a random value of at "
+            f"least {MIN_SECRET_KEY_LENGTH} characters, not the development one (e.g. the output "
+            "of `python -c 'import secrets; print(secrets.token_hex(32))'`). It signs the "
+            "session cookies: anyone who knows it can sign in as any user.")
 
 
 def _cache_settings(config):
