@@ -76,22 +76,42 @@ def create_app(config=None, **overrides):
 
 
 def _protect_forms(app):
-    """CSRF tokens on every web form post. The JSON API under /api/ authenticates with a
-    bearer token or a SameSite=Lax cookie and takes only JSON or multipart bodies, so it is
-    exempt as a whole (not view by view, which a new route could forget). So is a request
-    with a bearer token anywhere: its identity is the token's, never the cookie's."""
+    """CSRF defence for every state change a browser's session cookie can authenticate. Web
+    forms carry the `csrf_token` field. The JSON API wants the same token in the `X-CSRFToken`
+    header (every signed-in page has it in its `csrf-token` meta tag) on each POST, PUT, PATCH
+    and DELETE of a cookie session: the SameSite=Lax cookie also goes along with requests from
+    other pages of the same site, which can send multipart forms and empty bodies without any
+    CORS preflight. A request carrying `Authorization` is exempt: its identity is the token's,
+    never the cookie's, and no page can add that header to another site's request. So is an
+    anonymous /api/ request (a JSON sign-up, a password exchanged for a token): it acts for
+    no signed-in user."""
     from flask import request
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
 
-    from .errors import is_api_request
+    from .errors import AppError
+    from .isolation.principal import current_session_id
 
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    unsafe = set(app.config["WTF_CSRF_METHODS"])
 
     @app.before_request
-    def csrf_for_forms():
+    def csrf_for_cookie_sessions():
         # No route, no check: an unknown URL must answer 404 like a hidden admin page does,
         # not a CSRF 400 that would tell them apart.
-        if request.endpoint is not None and not is_api_request():
+        if request.endpoint is None or request.headers.get("Authorization") is not None:
+            return
+        if not request.path.startswith("/api/"):
             csrf.protect()
+        elif request.method in unsafe and current_session_id() is not None:
+            # The header only: reading a form field would consume the body the view reads.
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except ValidationError:
+                raise AppError(403, "csrf_failed", "A signed-in browser session must send the "
+                               "page's CSRF token in the X-CSRFToken header (the csrf-token meta "
+                               "tag of every page); programs use an API token "
+                               "('Authorization: Bearer <token>') instead.") from None
 
 
 def _check_config(app):
