@@ -80,6 +80,18 @@ class BaseConfig:
     # Creating an API token needs a sign-in this recent or the password in the same request.
     FRESH_SIGN_IN_MINUTES = int(os.environ.get("FRESH_SIGN_IN_MINUTES", "15"))
 
+    # Rate limits (auth/limits.py), as Flask-Limiter reads them ("5 per 15 minutes"); counted
+    # in Redis when REDIS_URL is set (every worker and host shares them), else in memory.
+    # Failed password checks (sign-in, token, password change, account deletion) count
+    # against the account and against the client address; every sign-up counts.
+    RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT = os.environ.get(
+        "RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    RATE_LIMIT_PASSWORD_FAILURES_PER_ADDRESS = os.environ.get(
+        "RATE_LIMIT_PASSWORD_FAILURES_PER_ADDRESS", "20 per 15 minutes")
+    RATE_LIMIT_SIGN_UPS_PER_ADDRESS = os.environ.get("RATE_LIMIT_SIGN_UPS_PER_ADDRESS",
+                                                     "10 per hour")
+    RATE_LIMIT_SIGN_UPS_PER_EMAIL = os.environ.get("RATE_LIMIT_SIGN_UPS_PER_EMAIL", "3 per hour")
+
 
 class DevelopmentConfig(BaseConfig):
     DEBUG = False
@@ -89,7 +101,8 @@ class TestingConfig(BaseConfig):
     FINANCE_ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"
-    # Tests pass their own database and cache directory; CSRF stays on (it is tested).
+    # Tests pass their own database and cache directory; CSRF and the rate limits stay on
+    # (they are tested; each test's app counts in a memory store of its own).
 
 
 class ProductionConfig(BaseConfig):

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from config import get_config
 
-from .extensions import cache, csrf, db, login_manager, migrate
+from .extensions import cache, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config=None, **overrides):
@@ -20,6 +20,7 @@ def create_app(config=None, **overrides):
     _check_config(app)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app.config.update(_cache_settings(app.config))
+    app.config.update(_rate_limit_settings(app.config))
     from .isolation.cache_epoch import install as install_cache_epoch
 
     app.extensions["cache_epoch"] = install_cache_epoch(app)
@@ -30,6 +31,7 @@ def create_app(config=None, **overrides):
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)
+    limiter.init_app(app)
     # Templates ask `current_principal()`, not Flask-Login's `current_user`.
     login_manager.init_app(app, add_context_processor=False)
 
@@ -43,6 +45,9 @@ def create_app(config=None, **overrides):
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    from .auth.limits import answer_too_many_requests
+
+    answer_too_many_requests(app)
     _protect_forms(app)
 
     from .admin.routes import api_bp as admin_api_bp
@@ -137,6 +142,19 @@ def _cache_settings(config):
         return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": config["REDIS_URL"]}
     return {"CACHE_TYPE": "finance_app.cache_backend.ListableFileSystemCache",
             "CACHE_DIR": config["CACHE_DIR"], "CACHE_THRESHOLD": 100_000}
+
+
+def _rate_limit_settings(config):
+    """Rate limits count in Redis when REDIS_URL is set (every worker and host shares them),
+    else in this app's memory. In Redis their keys sit outside the cache's prefix (a cache
+    purge leaves them) but carry it, so apps sharing one Redis keep their own counts."""
+    if not config.get("REDIS_URL"):
+        return {"RATELIMIT_STORAGE_URI": "memory://"}
+    namespace = "LIMITS:" + config["CACHE_KEY_PREFIX"].rstrip(":")
+    # A limit check never waits long on Redis: past a second it counts in memory instead.
+    return {"RATELIMIT_STORAGE_URI": config["REDIS_URL"],
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": namespace, "socket_timeout": 1,
+                                          "socket_connect_timeout": 1}}
 
 
 @event.listens_for(Engine, "connect")
