@@ -56,7 +56,7 @@ def signup():
         try:
             service.create_user(form.email.data, form.password.data)
         except service.EmailTaken:
-            pass  # answered as a new account, above
+            pass  # answered as a new account: see SIGNED_UP
         except service.AccountError as exc:
             form[exc.field].errors.append(exc.message)
             return render_template("auth/signup.html", form=form), 400

@@ -29,7 +29,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
-    "Referrer-Policy": "same-origin",  # URLs (months, searches) never leave the site
+    # URLs (months, searches) never leave the site; same-origin posts keep their Referer,
+    # which Flask-WTF requires of form posts over HTTPS.
+    "Referrer-Policy": "same-origin",
 }
 # Production is served over HTTPS only: browsers never try plain HTTP again for a year.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
