@@ -10,6 +10,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = Path(os.environ.get("FINANCE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 INSECURE_DEV_SECRET = "dev-only-insecure-secret"
+# Production refuses a shorter SECRET_KEY: it signs the session cookie, so a guessable one lets
+# anyone forge a sign-in.
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def _env_bool(name, default=False):
@@ -29,6 +32,7 @@ def database_url(url):
 
 
 class BaseConfig:
+    FINANCE_ENV = "development"  # which variant this is (the environment variable's value)
     SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEV_SECRET)
     INSTANCE_DIR = str(DEFAULT_INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = database_url(
@@ -81,18 +85,33 @@ class BaseConfig:
     # Creating an API token needs a sign-in this recent or the password in the same request.
     FRESH_SIGN_IN_MINUTES = int(os.environ.get("FRESH_SIGN_IN_MINUTES", "15"))
 
+    # Rate limits (auth/limits.py), as Flask-Limiter reads them ("5 per 15 minutes"); counted
+    # in Redis when REDIS_URL is set (every worker and host shares them), else in memory.
+    # Failed password checks (sign-in, token, password change, account deletion) count
+    # against the account and against the client address; every sign-up counts.
+    RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT = os.environ.get(
+        "RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    RATE_LIMIT_PASSWORD_FAILURES_PER_ADDRESS = os.environ.get(
+        "RATE_LIMIT_PASSWORD_FAILURES_PER_ADDRESS", "20 per 15 minutes")
+    RATE_LIMIT_SIGN_UPS_PER_ADDRESS = os.environ.get("RATE_LIMIT_SIGN_UPS_PER_ADDRESS",
+                                                     "10 per hour")
+    RATE_LIMIT_SIGN_UPS_PER_EMAIL = os.environ.get("RATE_LIMIT_SIGN_UPS_PER_EMAIL", "3 per hour")
+
 
 class DevelopmentConfig(BaseConfig):
     DEBUG = False
 
 
 class TestingConfig(BaseConfig):
+    FINANCE_ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"
-    # Tests pass their own database and cache directory; CSRF stays on (it is tested).
+    # Tests pass their own database and cache directory; CSRF and the rate limits stay on
+    # (they are tested; each test's app counts in a memory store of its own).
 
 
 class ProductionConfig(BaseConfig):
+    FINANCE_ENV = "production"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     ISOLATION_GUARD_MODE = "refuse"
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from config import get_config
 
-from .extensions import cache, csrf, db, login_manager, migrate
+from .extensions import cache, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config=None, **overrides):
@@ -20,6 +20,7 @@ def create_app(config=None, **overrides):
     _check_config(app)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app.config.update(_cache_settings(app.config))
+    app.config.update(_rate_limit_settings(app.config))
     from .isolation.cache_epoch import install as install_cache_epoch
 
     app.extensions["cache_epoch"] = install_cache_epoch(app)
@@ -30,6 +31,7 @@ def create_app(config=None, **overrides):
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     cache.init_app(app)
+    limiter.init_app(app)
     # Templates ask `current_principal()`, not Flask-Login's `current_user`.
     login_manager.init_app(app, add_context_processor=False)
 
@@ -43,6 +45,9 @@ def create_app(config=None, **overrides):
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    from .auth.limits import answer_too_many_requests
+
+    answer_too_many_requests(app)
     _protect_forms(app)
 
     from .admin.routes import api_bp as admin_api_bp
@@ -76,30 +81,58 @@ def create_app(config=None, **overrides):
 
 
 def _protect_forms(app):
-    """CSRF tokens on every web form post. The JSON API under /api/ authenticates with a
-    bearer token or a SameSite=Lax cookie and takes only JSON or multipart bodies, so it is
-    exempt as a whole (not view by view, which a new route could forget). So is a request
-    with a bearer token anywhere: its identity is the token's, never the cookie's."""
+    """CSRF defence for every state change a browser's session cookie can authenticate. Web
+    forms carry the `csrf_token` field. The JSON API wants the same token in the `X-CSRFToken`
+    header (every signed-in page has it in its `csrf-token` meta tag) on each POST, PUT, PATCH
+    and DELETE of a cookie session: the SameSite=Lax cookie also goes along with requests from
+    other pages of the same site, which can send multipart forms and empty bodies without any
+    CORS preflight. A request carrying `Authorization` is exempt: its identity is the token's,
+    never the cookie's, and no page can add that header to another site's request. So is an
+    anonymous /api/ request (a JSON sign-up, a password exchanged for a token): it acts for
+    no signed-in user."""
     from flask import request
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
 
-    from .errors import is_api_request
+    from .errors import AppError
+    from .isolation.principal import current_session_id
 
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    unsafe = set(app.config["WTF_CSRF_METHODS"])
 
     @app.before_request
-    def csrf_for_forms():
+    def csrf_for_cookie_sessions():
         # No route, no check: an unknown URL must answer 404 like a hidden admin page does,
         # not a CSRF 400 that would tell them apart.
-        if request.endpoint is not None and not is_api_request():
+        if request.endpoint is None or request.headers.get("Authorization") is not None:
+            return
+        if not request.path.startswith("/api/"):
             csrf.protect()
+        elif request.method in unsafe and current_session_id() is not None:
+            # The header only: reading a form field would consume the body the view reads.
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken"))
+            except ValidationError:
+                raise AppError(403, "csrf_failed", "A signed-in browser session must send the "
+                               "page's CSRF token in the X-CSRFToken header (the csrf-token meta "
+                               "tag of every page); programs use an API token "
+                               "('Authorization: Bearer <token>') instead.") from None
 
 
 def _check_config(app):
-    from config import INSECURE_DEV_SECRET
+    """Production never starts on a secret anyone could know, whatever the cookie settings:
+    the session cookie is signed with it, so a known secret forges any sign-in."""
+    from config import INSECURE_DEV_SECRET, MIN_SECRET_KEY_LENGTH
 
-    if not app.config.get("TESTING") and not app.debug and app.config.get("SESSION_COOKIE_SECURE"):
-        if app.config["SECRET_KEY"] == INSECURE_DEV_SECRET:
-            raise RuntimeError("Set SECRET_KEY in the environment for production.")
+    if app.config["FINANCE_ENV"] != "production":
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == INSECURE_DEV_SECRET or len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            "FINANCE_ENV=production needs SECRET_KEY in the environment: a random value of at "
+            f"least {MIN_SECRET_KEY_LENGTH} characters, not the development one (e.g. the output "
+            "of `python -c 'import secrets; print(secrets.token_hex(32))'`). It signs the "
+            "session cookies: anyone who knows it can sign in as any user.")
 
 
 def _cache_settings(config):
@@ -111,6 +144,19 @@ def _cache_settings(config):
         return {"CACHE_TYPE": REDIS_CACHE_TYPE, "CACHE_REDIS_URL": config["REDIS_URL"]}
     return {"CACHE_TYPE": FILE_CACHE_TYPE,
             "CACHE_DIR": config["CACHE_DIR"], "CACHE_THRESHOLD": 100_000}
+
+
+def _rate_limit_settings(config):
+    """Rate limits count in Redis when REDIS_URL is set (every worker and host shares them),
+    else in this app's memory. In Redis their keys sit outside the cache's prefix (a cache
+    purge leaves them) but carry it, so apps sharing one Redis keep their own counts."""
+    if not config.get("REDIS_URL"):
+        return {"RATELIMIT_STORAGE_URI": "memory://"}
+    namespace = "LIMITS:" + config["CACHE_KEY_PREFIX"].rstrip(":")
+    # A limit check never waits long on Redis: past a second it counts in memory instead.
+    return {"RATELIMIT_STORAGE_URI": config["REDIS_URL"],
+            "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": namespace, "socket_timeout": 1,
+                                          "socket_connect_timeout": 1}}
 
 
 @event.listens_for(Engine, "connect")

@@ -1,5 +1,7 @@
 """One instance of each Flask extension; `create_app` calls their `init_app`."""
 from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,3 +29,8 @@ csrf = CSRFProtect()
 cache = Cache()
 # Its user and request loaders are the isolation core's (isolation/principal.py).
 login_manager = LoginManager()
+# Its limits are declared where they apply (auth/limits.py); `create_app` chooses the storage
+# (Redis or memory) per app. Redis unreachable: the limits count in this process's memory
+# until it is back, and a rate-limit error never fails the request.
+limiter = Limiter(get_remote_address, strategy="moving-window", in_memory_fallback_enabled=True,
+                  swallow_errors=True)

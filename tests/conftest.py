@@ -10,7 +10,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.datastructures import Headers
 
 from finance_app import create_app
 from werkzeug.security import generate_password_hash
@@ -30,6 +32,22 @@ pytest_plugins = ["tests.support.unleash_server", "tests.support.redis_server",
 PASSWORD = "correct horse battery"
 
 
+class PageClient(FlaskClient):
+    """A test client that, once signed in (`login`), sends its session's CSRF token with its
+    calls to the JSON API as the app's own pages do (`X-CSRFToken`); its form posts carry
+    the `csrf_token` field themselves."""
+
+    api_csrf_token = None
+
+    def open(self, *args, **kwargs):
+        path = args[0] if args else None
+        if self.api_csrf_token and isinstance(path, str) and path.startswith("/api/"):
+            headers = Headers(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.api_csrf_token)
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
 def make_app(tmp_path, database_url=None, **overrides):
     settings = dict(
         SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{tmp_path / 'app.db'}",
@@ -40,7 +58,9 @@ def make_app(tmp_path, database_url=None, **overrides):
         FLAG_REFRESH_SECONDS=60,
     )
     settings.update(overrides)
-    return create_app("testing", **settings)
+    app = create_app("testing", **settings)
+    app.test_client_class = PageClient
+    return app
 
 
 @pytest.fixture(autouse=True)
@@ -120,6 +140,10 @@ def login(client, email, password=PASSWORD):
     response = client.post("/login", data={"email": email, "password": password,
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 302, response.text
+    # Read in an app context of its own: requests inside one a test holds open share `g`,
+    # where Flask-WTF keeps the token of the session before sign-in.
+    with client.application.app_context():
+        client.api_csrf_token = csrf_token(client, "/settings")
     return client
 
 

@@ -22,7 +22,7 @@ from ..isolation.principal import signed_in_with_token, signed_in_within
 from ..isolation.sessions import end_other_sessions
 from ..models import User
 from ..openapi import documented
-from . import service
+from . import limits, service
 from .forms import SignInForm, SignOutForm, SignUpForm
 
 bp = Blueprint("auth", __name__)
@@ -39,25 +39,36 @@ def safe_next(target, default="dashboard.index"):
     return url_for(default)
 
 
+# Sign-up answers a taken email exactly as a new one, and signs nobody in: otherwise it
+# would tell anyone who has an account here. The new account's owner then signs in like
+# anyone else; whoever tried a taken email finds only a failed sign-in, which the sign-in
+# limits count. (Both cases cost one password hash: see `service.create_user`.)
+SIGNED_UP = ("Your account is ready: sign in with your email and password. (If this email "
+             "already had an account, it is unchanged: sign in with its own password.)")
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @access(AUTH)
+@limits.sign_up
 def signup():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = service.create_user(form.email.data, form.password.data)
+            service.create_user(form.email.data, form.password.data)
+        except service.EmailTaken:
+            pass  # answered as a new account: see SIGNED_UP
         except service.AccountError as exc:
             form[exc.field].errors.append(exc.message)
-        else:
-            sign_in(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(url_for("dashboard.index"))
+            return render_template("auth/signup.html", form=form), 400
+        flash(SIGNED_UP, "success")
+        return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(AUTH)
+@limits.password_for_email
 def login():
     form = SignInForm()
     next_url = request.args.get("next")
@@ -143,6 +154,7 @@ def _settings_page(user, new_token=None, status=200):
 @access(AUTH)
 @session_only
 @account_page
+@limits.password_for_account
 def create_token(user):
     service.confirm_owner(user, request.form.get("password"))
     name = (request.form.get("name") or "").strip()[:100] or "api"
@@ -164,6 +176,7 @@ def revoke_token(user, token_id):
 @access(AUTH)
 @session_only
 @account_page
+@limits.password_for_account
 def change_password(user):
     service.confirm_owner(user, request.form.get("current_password"), field="current_password",
                           password_required=True)
@@ -188,6 +201,7 @@ def _signed_out(count):
 @access(AUTH)
 @session_only
 @account_page
+@limits.password_for_account
 def delete_account(user):
     service.confirm_owner(user, request.form.get("password"), password_required=True)
     service.delete_account(user)
@@ -201,17 +215,18 @@ class Credentials(Body):
     password: str = Field(min_length=1, max_length=service.MAX_PASSWORD)
 
 
-class Account(BaseModel):
-    id: int
-    email: str
-    cohort: str
+class SignedUp(BaseModel):
+    message: str = Field(description="the same whether or not the email already had an account")
 
 
 class Token(BaseModel):
     token: str
 
 
-class Me(Account):
+class Me(BaseModel):
+    id: int
+    email: str
+    cohort: str
     is_admin: bool
     isolation: bool
 
@@ -234,27 +249,31 @@ class AccountDeleted(BaseModel):
     deleted: bool
 
 
-def _account_error(exc):
-    return AppError(exc.status, "conflict" if exc.status == 409 else "validation_error",
-                    exc.message, field=exc.field)
-
-
 @api_bp.post("/auth/signup")
 @access(AUTH)
-@documented(body=Credentials, response=Account, status=201)
+@documented(body=Credentials, response=SignedUp, status=202)
+@limits.sign_up
 def api_signup():
-    """Create an account (cohort `general`)."""
+    """Create an account (in the cohort sign-ups join), then get a token with
+    `POST /api/auth/tokens`.
+
+    The answer is the same whether or not the email already had an account (that one is left
+    unchanged): sign-up never tells who has an account here.
+    """
     body = parse_body(Credentials)
     try:
-        user = service.create_user(body.email, body.password)
+        service.create_user(body.email, body.password)
+    except service.EmailTaken:
+        pass  # answered as a new account: see SIGNED_UP
     except service.AccountError as exc:
-        raise _account_error(exc) from None
-    return jsonify(id=user.id, email=user.email, cohort=user.cohort), 201
+        raise AppError(exc.status, "validation_error", exc.message, field=exc.field) from None
+    return jsonify(message=SIGNED_UP), 202
 
 
 @api_bp.post("/auth/tokens")
 @access(AUTH)
 @documented(body=Credentials, response=Token, status=201)
+@limits.password_for_email
 def api_create_token():
     """Exchange email and password for an API token (shown once; send it as a Bearer token)."""
     body = parse_body(Credentials)
@@ -276,6 +295,7 @@ def _api_user():
 @access(AUTH)
 @documented(body=PasswordChange, response=SessionsEnded)
 @session_only
+@limits.password_for_account
 def api_change_password():
     """Change the password; every other session of the account is signed out.
 
@@ -306,6 +326,7 @@ def api_sign_out_everywhere():
 @access(AUTH)
 @documented(body=AccountDeletion, response=AccountDeleted)
 @session_only
+@limits.password_for_account
 def api_delete_account():
     """Delete the account and all its data; it cannot be undone.
 

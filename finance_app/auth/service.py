@@ -4,6 +4,7 @@ import secrets
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..admin.settings import signup_cohort
@@ -20,6 +21,13 @@ from .signals import account_deleted
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 
+# What a password is checked against when the email has no account: the hash of a random,
+# forgotten password, made by `hash_password` (same method and cost; a test keeps them equal),
+# so an unknown email costs exactly what a wrong password does.
+STAND_IN_PASSWORD_HASH = (
+    "scrypt:32768:8:1$sLk0jD1arcibX5eP$16d47af39aa4d1a603a23dfc3cc0b56683f10835b6530ca26bbfb437"
+    "ec8fbbf4f596d9279dc647afbbcaa25d99c7289225e0bc5536142409cad095e712191101")
+
 
 class AccountError(ValueError):
     def __init__(self, field, message, status=422):
@@ -27,6 +35,12 @@ class AccountError(ValueError):
         self.field = field
         self.message = message
         self.status = status
+
+
+class EmailTaken(AccountError):
+    def __init__(self):
+        super().__init__("email", "An account with this email already exists. Sign in instead.",
+                         status=409)
 
 
 class NotConfirmed(AppError):
@@ -59,27 +73,32 @@ def find_user(email):
 
 
 def create_user(email, password, cohort=None, is_admin=False):
-    """No `cohort`: the cohort the admin chose for sign-ups (`general` until then)."""
+    """No `cohort`: the cohort the admin chose for sign-ups (`general` until then). Raises
+    EmailTaken if the email has an account, after the same work as creating one (the password
+    is hashed first), so that a sign-up cannot time its way to who has an account."""
     email = clean_email(email)
     check_password_rules(password)
+    password_hash = hash_password(password)
     if find_user(email) is not None:
-        raise AccountError("email", "An account with this email already exists. Sign in instead.",
-                           status=409)
-    user = User(email=email, password_hash=hash_password(password),
+        raise EmailTaken()
+    user = User(email=email, password_hash=password_hash,
                 cohort=cohort or signup_cohort(), is_admin=is_admin)
     db.session.add(user)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same email signed up a moment ago, in another request
+        db.session.rollback()
+        raise EmailTaken() from None
     return user
 
 
 def authenticate(email, password):
-    """The user with these credentials, or None (same answer for unknown email or wrong password)."""
+    """The user with these credentials, or None. An unknown email, a wrong password and a
+    right one cost one password check each: the answer and its timing are the same."""
     user = find_user(email or "")
-    if user is None or not isinstance(password, str):
-        # Hash anyway so that timing does not reveal which emails have accounts.
-        check_password_hash(hash_password("timing-equaliser"), password or "")
-        return None
-    return user if check_password_hash(user.password_hash, password) else None
+    password_hash = user.password_hash if user is not None else STAND_IN_PASSWORD_HASH
+    matches = check_password_hash(password_hash, password if isinstance(password, str) else "")
+    return user if matches and user is not None else None
 
 
 def confirm_owner(user, password, field="password", password_required=False):

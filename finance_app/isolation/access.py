@@ -8,7 +8,8 @@ Every view is classified with `@access(kind)`:
 An unclassified view is treated as data (fail closed) and fails the route-matrix test.
 
 Every response except static files carries `Cache-Control: private, no-store` and
-`Vary: Cookie, Authorization`: pages and JSON alike may carry user data.
+`Vary: Cookie, Authorization`: pages and JSON alike may carry user data. Every response
+carries the security headers (`SECURITY_HEADERS`, and HSTS in production).
 """
 from flask import redirect, request, url_for
 
@@ -18,6 +19,22 @@ from .principal import current_principal
 
 PUBLIC, AUTH, DATA, ADMIN = "public", "auth", "data", "admin"
 KINDS = (PUBLIC, AUTH, DATA, ADMIN)
+
+# Scripts, styles and everything else only from this site, and no inline script (pages keep
+# theirs in static/), so injected markup cannot run; no page may be framed (clickjacking).
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
+    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'"))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
+    # URLs (months, searches) never leave the site; same-origin posts keep their Referer,
+    # which Flask-WTF requires of form posts over HTTPS.
+    "Referrer-Policy": "same-origin",
+}
+# Production is served over HTTPS only: browsers never try plain HTTP again for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 LOCK_MESSAGE = ("Data access is temporarily locked by the operators while they check "
                 "something. Your data is safe; please try again later.")
@@ -67,4 +84,13 @@ def init_access(app):
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "private, no-store"
             response.vary.update(("Cookie", "Authorization"))
+        return response
+
+    production = app.config["FINANCE_ENV"] == "production"
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.update(SECURITY_HEADERS)
+        if production:
+            response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
         return response

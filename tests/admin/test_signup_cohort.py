@@ -8,7 +8,7 @@ import re
 from finance_app.demo import DEMO_USERS
 from tests.admin.support import REASON, audit_count, audit_log, cohort_rows, enable, revert
 from tests.admin.test_admin_web import flash, post
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, login
 
 
 def signup_setting(admin):
@@ -23,22 +23,23 @@ def choose(admin, cohort, **extra):
 
 
 def web_signup(app, email):
-    """Sign up through the form; the signed-in client."""
+    """Sign up through the form, then sign in; the signed-in client."""
     client = app.test_client()
     response = client.post("/signup", data={"email": email, "password": PASSWORD,
                                             "csrf_token": csrf_token(client, "/signup")})
     assert response.status_code == 302, response.text
-    return client
+    return login(client, email)
 
 
 def json_signup(app, email):
-    """Sign up through the API; (the account as answered, a client signed in with a token)."""
+    """Sign up through the API; (the account, as /api/me shows it, and a client signed in
+    with a token)."""
     client = app.test_client()
-    account = client.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
-    assert account.status_code == 201, account.text
+    signed_up = client.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
+    assert signed_up.status_code == 202, signed_up.text
     token = client.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token.json['token']}"
-    return account.json, client
+    return client.get("/api/me").json, client
 
 
 def seen(client):

@@ -128,6 +128,7 @@ def test_a_deleted_account_leaves_nothing_usable_behind(fresh_app, via):
     assert newcomer.post("/signup", data={
         "email": "newcomer@example.com", "password": PASSWORD,
         "csrf_token": csrf_token(newcomer, "/signup")}).status_code == 302
+    login(newcomer, "newcomer@example.com")
     newcomer_id = newcomer.get("/api/me").json["id"]
     assert newcomer_id > dora_id
     assert replay(app, cookie).get("/api/me").status_code == 401
