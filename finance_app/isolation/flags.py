@@ -14,6 +14,9 @@ created lazily in the process that uses it (after a gunicorn fork). The SDK is u
 `unleash_sdk.py` alone. Each process reports its own last successful load of definitions
 (`health()`: the SDK's polls on the remote backend, its reloads on the embedded one).
 
+The emergency lock is the EMERGENCY_DATA_LOCK flag or the override in the app's database
+(`lock_override.py`), which every process reads in the background like the definitions.
+
 Every change of a definition is a read-modify-write under one lock of the app's database
 (`serialised_change`), which every worker and host shares: concurrent changes never lose one
 another's update, whichever backend holds the definitions.
@@ -32,6 +35,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import FlagDefinition
 from .change_lock import after_commit, change_in_progress, serialised_change
+from .lock_override import LockOverride
 from .unleash_sdk import PersistentCache, ReadThroughCache, SdkClient
 from .visibility import rule_for, rule_from_payload
 
@@ -426,7 +430,7 @@ def _same_definition(served, written):
 class FlagService:
     """Evaluates flags and changes their definitions; one per app, one SDK client per process."""
 
-    def __init__(self, app, make_backend):
+    def __init__(self, app, engine, make_backend):
         self.app = app
         self._client = None
         self._pid = None
@@ -436,6 +440,7 @@ class FlagService:
         self._rule = rule_for(None)
         # The backend hands every payload it gives the SDK to the rule as well.
         self.backend = make_backend(self._definitions_loaded)
+        self.lock_override = LockOverride(engine, app.config["FLAG_REFRESH_SECONDS"])
 
     @property
     def client(self):
@@ -468,16 +473,27 @@ class FlagService:
         return self._rule
 
     def lock_on(self):
+        """The EMERGENCY_DATA_LOCK flag as this process evaluates it."""
         return self.is_enabled(LOCK_FLAG)
 
     # State API used by the dashboard and ops commands: same on both backends ----------------
     def isolation_state(self):
         return isolation_state(self.backend.read_feature(ISOLATION_FLAG))
 
+    def loaded_isolation_state(self):
+        """The isolation state as this process last loaded it: what the dashboard shows
+        while the backend cannot be read."""
+        return isolation_state(self.client.features().get(ISOLATION_FLAG))
+
     def isolation_rule(self):
         """The visibility rule of the definition the backend holds now (the dashboard's and
-        preflight's view; requests use `visibility_rule`, what this process evaluates)."""
-        return rule_for(self.backend.read_feature(ISOLATION_FLAG))
+        preflight's view; requests use `visibility_rule`, what this process evaluates).
+        While the flag service cannot be reached, the rule this process evaluates: changes
+        read `isolation_state()` first, which refuses then."""
+        try:
+            return rule_for(self.backend.read_feature(ISOLATION_FLAG))
+        except FlagServiceError:
+            return self.visibility_rule()
 
     def set_isolation(self, cohorts, percent):
         self._change(ISOLATION_FLAG, lambda current: isolation_feature(cohorts, percent))
@@ -503,8 +519,16 @@ class FlagService:
         return defined is not None
 
     def lock_state(self):
+        """The EMERGENCY_DATA_LOCK flag as the backend holds it."""
         return lock_state(self.backend.read_feature(LOCK_FLAG))
 
+    def lock_flag_on(self):
+        """The EMERGENCY_DATA_LOCK flag as the backend holds it or, while the flag service
+        cannot be reached, as this process last loaded it."""
+        try:
+            return self.lock_state()
+        except FlagServiceError:
+            return self.lock_on()
 
     def set_lock(self, on):
         self._change(LOCK_FLAG, lambda current: lock_feature(on))
@@ -544,6 +568,7 @@ class FlagService:
         self.backend.refresh(self.client, wait_seconds, expect)
 
     def close(self):
+        self.lock_override.close()
         if self._client is not None and self._pid == os.getpid():
             self._client.close()
         self._client = None
@@ -551,5 +576,7 @@ class FlagService:
 
 def make_flag_service(app, engine):
     if app.config.get("UNLEASH_URL"):
-        return FlagService(app, lambda on_definitions: RemoteBackend(app, on_definitions))
-    return FlagService(app, lambda on_definitions: EmbeddedBackend(app, engine, on_definitions))
+        return FlagService(app, engine,
+                           lambda on_definitions: RemoteBackend(app, on_definitions))
+    return FlagService(app, engine,
+                       lambda on_definitions: EmbeddedBackend(app, engine, on_definitions))
