@@ -170,7 +170,7 @@ def isolation_status_command():
 
 @isolation_cli.command("lock")
 @click.argument("state", type=click.Choice(["on", "off"]))
-@click.option("--reason", default="flask isolation lock", show_default=True,
+@click.option("--reason", default="(no --reason given)", show_default=True,
               help="Why, for the dashboard's audit log.")
 def isolation_lock_command(state, reason):
     """Engage (on) or lift (off) the emergency data lock: every data endpoint answers 503.
@@ -179,7 +179,7 @@ def isolation_lock_command(state, reason):
     database, which every process reads within FLAG_REFRESH_SECONDS. Lifting also switches
     off the EMERGENCY_DATA_LOCK flag if that holds the lock. Recorded in the audit log.
     """
-    from .admin.changes import set_lock
+    from .admin.changes import lock_held, set_lock
     from .isolation.decision import lock_sources
     from .isolation.flags import FlagServiceError
 
@@ -188,8 +188,7 @@ def isolation_lock_command(state, reason):
     except FlagServiceError as exc:
         raise click.ClickException(str(exc)) from None
     sources = lock_sources()
-    on = sources["override"] or sources["flag"]
-    shown = "ON: every data endpoint answers 503" if on else "off"
+    shown = "ON: every data endpoint answers 503" if lock_held(sources) else "off"
     click.echo(f"Emergency data lock: {shown}{'' if event else ' (it already was)'}. "
                "Every process follows within FLAG_REFRESH_SECONDS.")
     if sources["config"]:
