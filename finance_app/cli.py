@@ -8,6 +8,9 @@ from .isolation import unscoped
 from .rollout.backfill import DEFAULT_BATCH_SIZE
 from .rollout.legacy import DEFAULT_ROWS, MAX_ROWS
 
+# Who the audit log names for a lock change made from the command line.
+LOCK_COMMAND = "flask isolation lock"
+
 
 def register_cli(app):
     app.cli.add_command(users_cli)
@@ -167,22 +170,30 @@ def isolation_status_command():
 
 @isolation_cli.command("lock")
 @click.argument("state", type=click.Choice(["on", "off"]))
-def isolation_lock_command(state):
-    """Engage (on) or lift (off) the emergency data lock: every data endpoint answers 503."""
-    from .isolation import flag_service
+@click.option("--reason", default="(no --reason given)", show_default=True,
+              help="Why, for the dashboard's audit log.")
+def isolation_lock_command(state, reason):
+    """Engage (on) or lift (off) the emergency data lock: every data endpoint answers 503.
+
+    Works while the flag service is unreachable: the lock is an override in the app's
+    database, which every process reads within FLAG_REFRESH_SECONDS. Lifting also switches
+    off the EMERGENCY_DATA_LOCK flag if that holds the lock. Recorded in the audit log.
+    """
+    from .admin.changes import lock_held, set_lock
+    from .isolation.decision import lock_sources
     from .isolation.flags import FlagServiceError
 
-    flags = flag_service()
     try:
-        flags.set_lock(state == "on")
-        on = flags.lock_state()
+        event = set_lock(state == "on", reason, actor=LOCK_COMMAND)
     except FlagServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    shown = "ON: every data endpoint answers 503" if on else "off"
-    click.echo(f"Emergency data lock flag: {shown}.")
-    if current_app.config.get("EMERGENCY_DATA_LOCK"):
+    sources = lock_sources()
+    shown = "ON: every data endpoint answers 503" if lock_held(sources) else "off"
+    click.echo(f"Emergency data lock: {shown}{'' if event else ' (it already was)'}. "
+               "Every process follows within FLAG_REFRESH_SECONDS.")
+    if sources["config"]:
         click.echo("EMERGENCY_DATA_LOCK is set in this environment: the lock stays on for "
-                   "processes started with it, whatever the flag says.")
+                   "processes started with it, whatever the command says.")
 
 
 # --- the shared cache ------------------------------------------------------------------------

@@ -19,11 +19,17 @@ from .schema import admin_tables_ready, require_admin_tables
 TARGET_LENGTH = 200
 
 
-def record(action, target, before, after, reason, reverts=None):
-    """Add the change's event to the serialised change in progress (it commits with it)."""
+def record(action, target, before, after, reason, reverts=None, actor=None):
+    """Add the change's event to the serialised change in progress (it commits with it).
+
+    The actor is the signed-in admin or, for an ops command, `actor` (the command).
+    """
     require_admin_tables()
     principal = current_principal()
-    event = AuditEvent(actor_id=principal.id, actor_email=principal.email, action=action,
+    if principal is None and actor is None:
+        raise RuntimeError("a recorded change needs a signed-in admin or an ops command")
+    actor_id, actor_email = (principal.id, principal.email) if principal else (None, actor)
+    event = AuditEvent(actor_id=actor_id, actor_email=actor_email, action=action,
                        target=target[:TARGET_LENGTH], before=before, after=after, reason=reason,
                        reverted_event_id=reverts)
     db.session.add(event)

@@ -36,6 +36,9 @@ from ..errors import AppError
 from ..isolation import flag_service, forget_principal
 from ..isolation.cache_keys import invalidate_namespaces
 from ..isolation.change_lock import after_commit, serialised_change
+from ..isolation.decision import lock_sources
+from ..isolation.flags import FlagServiceError
+from ..isolation.lock_override import store_override
 from . import audit, cohorts, preflight, settings
 
 CHANGED_SINCE = ("The {what} has changed since event {id} (it is now {current}, the event left "
@@ -118,13 +121,38 @@ def set_rollout(percent, reason, force=False, reverts=None):
     return event
 
 
+def lock_held(sources):
+    """Whether the override or the flag holds the lock (`lock_sources()`): what a lock
+    change engages or lifts (the environment's setting is outside its reach)."""
+    return sources["override"] or sources["flag"]
+
+
 @serialised_change()
-def set_lock(on, reason, force=False, reverts=None):
-    before = {"on": flag_service().lock_state()}
+def set_lock(on, reason, force=False, reverts=None, actor=None):
+    """Engage or lift the emergency lock (`isolation/lock_override.py`).
+
+    Engaging writes the override in the app's database, whether or not the flag service can
+    be reached. Lifting clears the override and switches the EMERGENCY_DATA_LOCK flag off as
+    well when that holds the lock too (flipped in Unleash, or engaged by an earlier
+    release): a lock reported lifted is lifted. If the flag holds it and the flag service
+    cannot be reached, nothing is lifted (FlagServiceError, a 503). The EMERGENCY_DATA_LOCK
+    setting of an environment is outside any change. Every process follows within
+    FLAG_REFRESH_SECONDS; this one at once.
+    """
+    sources = lock_sources()
+    before = {"on": lock_held(sources)}
     if before["on"] == on:
         return None
-    event = audit.record("lock", "lock", before, {"on": on}, reason, reverts)
-    flag_service().set_lock(on)
+    event = audit.record("lock", "lock", before, {"on": on}, reason, reverts, actor=actor)
+    store_override(on)
+    if not on and sources["flag"]:
+        try:
+            flag_service().set_lock(False)
+        except FlagServiceError as exc:
+            raise FlagServiceError(f"the EMERGENCY_DATA_LOCK flag holds the lock as well and "
+                                   f"could not be switched off, so nothing was lifted: {exc}"
+                                   ) from exc
+    after_commit(flag_service().lock_override.reload)
     return event
 
 
@@ -247,7 +275,7 @@ ACTIONS = {
         lambda target, after: {"percent": flag_service().isolation_state()["percent"]},
         lambda target, state, *rest: set_rollout(state["percent"], *rest)),
     "lock": Revertable(
-        lambda target, after: {"on": flag_service().lock_state()},
+        lambda target, after: {"on": lock_held(lock_sources())},
         lambda target, state, *rest: set_lock(state["on"], *rest)),
     "users.cohort": Revertable(
         lambda target, after: _current_user_cohorts(after),

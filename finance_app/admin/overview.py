@@ -2,18 +2,27 @@
 in Unleash's own UI shows up here): the isolation state, the lock, the backend and its
 health, every cohort with its users and preflight verdict, the cohort sign-ups join, and the
 audit log."""
-from flask import current_app
-
 from ..isolation import flag_service
+from ..isolation.decision import lock_sources
+from ..isolation.flags import FlagServiceError
 from . import audit, cohorts, preflight, settings
+from .changes import lock_held
 from .schema import admin_tables_ready
 
 
 def flag_overview():
+    """The flag state, the lock and the backend's health. While the flag service cannot be
+    reached, the dashboard still shows (and can change) the lock, and the isolation state
+    as this process last loaded it, saying so (`unreachable`)."""
     flags = flag_service()
-    return {**flags.isolation_state(), "lock": flags.lock_state(),
-            "lock_by_config": bool(current_app.config.get("EMERGENCY_DATA_LOCK")),
-            "backend": flags.health()}
+    try:
+        state, unreachable = flags.isolation_state(), None
+    except FlagServiceError as exc:
+        state, unreachable = flags.loaded_isolation_state(), str(exc)
+    sources = lock_sources()
+    return {**state, "unreachable": unreachable, "lock": lock_held(sources),
+            "lock_override": sources["override"], "lock_flag": sources["flag"],
+            "lock_by_config": sources["config"], "backend": flags.health()}
 
 
 def signup_overview(state):

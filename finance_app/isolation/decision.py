@@ -8,6 +8,7 @@ request.
 """
 from flask import current_app, g
 
+from .lock_override import stored_override
 from .principal import current_principal
 
 
@@ -34,7 +35,19 @@ def visibility_rule():
 
 
 def data_lock_engaged():
-    """The emergency lock: by configuration, or by the EMERGENCY_DATA_LOCK flag."""
+    """The emergency lock: by configuration, by the override in the app's database, or by
+    the EMERGENCY_DATA_LOCK flag — each as this process knows it, never read per request."""
     if "data_lock" not in g:
-        g.data_lock = bool(current_app.config.get("EMERGENCY_DATA_LOCK")) or flag_service().lock_on()
+        flags = flag_service()
+        g.data_lock = (bool(current_app.config.get("EMERGENCY_DATA_LOCK"))
+                       or flags.lock_override.engaged() or flags.lock_on())
     return g.data_lock
+
+
+def lock_sources():
+    """What holds the emergency lock now, read afresh (the dashboard, ops commands and lock
+    changes): the override as the database holds it, the flag as the flag service holds it
+    (or as this process last loaded it while the service cannot be reached), and the
+    setting of this process's environment."""
+    return {"override": stored_override(), "flag": flag_service().lock_flag_on(),
+            "config": bool(current_app.config.get("EMERGENCY_DATA_LOCK"))}

@@ -10,7 +10,12 @@
   FileCache under the instance folder and are served from the first request after a restart.
 
 Either way an unknown USE_USER_ISOLATION evaluates to ON (fail closed), and the client is
-created lazily in the process that uses it (after a gunicorn fork).
+created lazily in the process that uses it (after a gunicorn fork). The SDK is used through
+`unleash_sdk.py` alone. Each process reports its own last successful load of definitions
+(`health()`: the SDK's polls on the remote backend, its reloads on the embedded one).
+
+The emergency lock is the EMERGENCY_DATA_LOCK flag or the override in the app's database
+(`lock_override.py`), which every process reads in the background like the definitions.
 
 Every change of a definition is a read-modify-write under one lock of the app's database
 (`serialised_change`), which every worker and host shares: concurrent changes never lose one
@@ -26,14 +31,12 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import select
-from UnleashClient import UnleashClient
-from UnleashClient.cache import BaseCache, FileCache
-from UnleashClient.constants import ETAG, FEATURES_URL
-from UnleashClient.utils import InstanceAllowType
 
 from ..extensions import db
 from ..models import FlagDefinition
 from .change_lock import after_commit, change_in_progress, serialised_change
+from .lock_override import LockOverride
+from .unleash_sdk import PersistentCache, ReadThroughCache, SdkClient
 from .visibility import rule_for, rule_from_payload
 
 log = logging.getLogger(__name__)
@@ -104,91 +107,85 @@ def _ignore_definitions(payload):
     pass
 
 
-class DatabaseDefinitionsCache(BaseCache):
-    """The SDK's cache, answering the feature payload from the `flag_definitions` table.
+class SyncRecord:
+    """This process's loads of flag definitions from their source: when the last one
+    succeeded, and the last failure since. A new record comes with each client, so each
+    process (after a fork too) reports its own; the dashboard shows the one that answered.
 
-    Only the SDK's background reload calls `get(FEATURES_URL)`; request threads evaluate on
-    the engine's in-memory state. Every payload handed to the SDK also goes to
-    `on_definitions`, so the SQL visibility rule follows the same definitions.
+    A load is overdue when none succeeded for three refresh intervals plus the request
+    timeout: the background job has stalled or its source is failing.
     """
 
-    bootstrapped = True
+    def __init__(self, what, patience_seconds):
+        self.what = what
+        self.patience = patience_seconds
+        self.started = _now()
+        self.last = None
+        self.error = None
 
-    def __init__(self, engine, on_definitions=_ignore_definitions):
-        self._engine = engine
-        self._other = {}
-        self.on_definitions = on_definitions
-        self.last_sync = None
-        self.last_error = None
+    def succeeded(self):
+        self.last, self.error = _now(), None
 
-    def set(self, key, value):
-        self._other[key] = value
+    def failed(self, error):
+        self.error = str(error)
 
-    def mset(self, data):
-        self._other.update(data)
-
-    def get(self, key, default=None):
-        if key != FEATURES_URL:
-            return self._other.get(key, default)
-        try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(select(FlagDefinition.definition)).scalars().all()
-        except Exception as exc:  # keep serving the last state the engine holds
-            self.last_error = str(exc)
-            log.warning("flag definitions could not be read: %s", exc)
-            return default
-        self.last_sync = datetime.now(timezone.utc)
-        self.last_error = None
-        payload = json.dumps({"version": 2, "features": [json.loads(r) for r in rows]})
-        self.on_definitions(payload)
-        return payload
-
-    def exists(self, key):
-        return key == FEATURES_URL or key in self._other
-
-    def destroy(self):
-        self._other.clear()
+    def report(self):
+        """last_sync, its age, whether it is overdue, the process, and the problem if any."""
+        now = _now()
+        overdue = (now - (self.last or self.started)).total_seconds() > self.patience
+        problem = self.error
+        if overdue:
+            since = _iso(self.last) or "this process started"
+            problem = f"no successful {self.what} since {since}" + (
+                f": {self.error}" if self.error else "")
+        return {"last_sync": _iso(self.last),
+                "sync_age_seconds": round((now - self.last).total_seconds(), 1)
+                if self.last else None,
+                "sync_overdue": overdue, "process": os.getpid(), "problem": problem}
 
 
-class ObservedFileCache(FileCache):
-    """The SDK's file cache (remote backend), handing every features payload the SDK loads
-    to `on_definitions` too, so the SQL visibility rule follows the same definitions."""
-
-    def __init__(self, *args, on_definitions=_ignore_definitions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.on_definitions = on_definitions
-
-    def get(self, key, default=None):
-        value = super().get(key, default)
-        if key == FEATURES_URL and value:
-            self.on_definitions(value)
-        return value
+def _patience(config):
+    return 3 * config["FLAG_REFRESH_SECONDS"] + config["FLAG_STARTUP_TIMEOUT_SECONDS"]
 
 
 class EmbeddedBackend:
+    """Definitions in the `flag_definitions` table. The SDK's offline job reads them every
+    FLAG_REFRESH_SECONDS in its own thread, so no request ever queries the database for a
+    flag; every payload it loads also goes to `on_definitions` (the SQL visibility rule)."""
+
     name = "embedded"
 
     def __init__(self, app, engine, on_definitions=_ignore_definitions):
         self.app = app
         self.engine = engine
-        self.cache = DatabaseDefinitionsCache(engine, on_definitions)
+        self.on_definitions = on_definitions
+        self.sync = None
 
     def make_client(self):
-        return UnleashClient(
-            url="http://embedded.invalid", app_name=self.app.config["UNLEASH_APP_NAME"],
-            refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"],
-            disable_metrics=True, disable_registration=True, cache=self.cache,
-            multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW,
-        )
+        self.sync = SyncRecord("read of the flag_definitions table", _patience(self.app.config))
+        return SdkClient(ReadThroughCache(self._read_payload),
+                         app_name=self.app.config["UNLEASH_APP_NAME"],
+                         refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"])
+
+    def _read_payload(self):
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(FlagDefinition.definition)).scalars().all()
+        except Exception as exc:  # keep serving the last state the engine holds
+            self.sync.failed(exc)
+            log.warning("flag definitions could not be read: %s", exc)
+            return None
+        self.sync.succeeded()
+        payload = json.dumps({"version": 2, "features": [json.loads(r) for r in rows]})
+        self.on_definitions(payload)
+        return payload
 
     def start(self, client):
-        client.initialize_client(fetch_toggles=False)
+        client.start(poll=False)
 
     def refresh(self, client, wait_seconds=None, expect=None):
-        # The database write has committed, so one reload serves it. The SDK has no public
-        # "reload now"; its feature store is what the offline connector calls on every tick,
-        # so calling it here is the same reload, sooner.
-        client._store.load_from_cache()
+        # The database write has committed, so one reload serves it.
+        client.reload()
 
     def read_feature(self, name):
         stmt = select(FlagDefinition.definition).where(FlagDefinition.name == name)
@@ -209,8 +206,9 @@ class EmbeddedBackend:
             row.updated_at = datetime.now(timezone.utc)
 
     def health(self):
-        return {"backend": self.name, "ok": self.cache.last_error is None,
-                "last_sync": _iso(self.cache.last_sync), "error": self.cache.last_error}
+        sync = self.sync.report()
+        problem = sync.pop("problem")
+        return {"backend": self.name, "ok": problem is None, **sync, "error": problem}
 
 
 class RemoteBackend:
@@ -237,25 +235,27 @@ class RemoteBackend:
         self.project = cfg["UNLEASH_PROJECT"]
         self.timeout = cfg["FLAG_STARTUP_TIMEOUT_SECONDS"]
         self.cache_dir = Path(cfg["INSTANCE_DIR"]) / "unleash-cache"
-        self.last_fetch = None
+        self.sync = None
         self._started = threading.Event()
 
     def make_client(self):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        cache = ObservedFileCache(self.app.config["UNLEASH_APP_NAME"],
-                                  directory=str(self.cache_dir),
-                                  on_definitions=self.on_definitions)
-        # Serve the last-known definitions from the first request, before the first poll.
-        if cache.get(FEATURES_URL):
-            cache.bootstrapped = True
+        self.sync = SyncRecord("poll", _patience(self.app.config))
+        # Last-known definitions are served from the first request, before the first poll.
+        cache = PersistentCache(self.app.config["UNLEASH_APP_NAME"], self.cache_dir,
+                                on_payload=self.on_definitions)
         headers = {"Authorization": self.backend_token} if self.backend_token else {}
-        return UnleashClient(
-            url=self.api_url, app_name=self.app.config["UNLEASH_APP_NAME"],
+        return SdkClient(
+            cache, url=self.api_url, app_name=self.app.config["UNLEASH_APP_NAME"],
             environment=self.environment, refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"],
-            request_timeout=self.timeout, request_retries=0, custom_headers=headers,
-            disable_metrics=True, disable_registration=True, cache=cache,
-            multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW,
-        )
+            request_timeout=self.timeout, headers=headers, on_poll=self._polled)
+
+    def _polled(self, succeeded, status):
+        """Every answer to a poll, the SDK's own background ones included."""
+        if succeeded:
+            self.sync.succeeded()
+        else:
+            self.sync.failed(f"Unleash answered a poll with HTTP {status}")
 
     def start(self, client):
         # The first poll runs in the background: start-up never waits on the flag server.
@@ -263,10 +263,7 @@ class RemoteBackend:
 
         def initialise():
             try:
-                client.initialize_client()
-                # The SDK's fetch never raises; an ETag is only stored once a fetch succeeded.
-                if client._cache.get(ETAG):
-                    self.last_fetch = datetime.now(timezone.utc)
+                client.start(poll=True)
             except Exception as exc:
                 log.warning("Unleash client could not start: %s", exc)
             finally:
@@ -288,7 +285,7 @@ class RemoteBackend:
         # may predate a change just made and must not land after ours.
         self._started.wait(self.timeout + 1)
         while True:
-            served = self._fetch(client)
+            served = client.poll()
             if served is not None and (expect is None or _same_definition(
                     served.get(expect["name"]), expect)):
                 return
@@ -301,19 +298,6 @@ class RemoteBackend:
                 log.warning("Unleash does not serve the new %s yet", expect["name"])
                 return
             time.sleep(0.2)
-
-    def _fetch(self, client):
-        """One fetch into the SDK; the served features by name, or None if the fetch failed."""
-        # Done with the SDK's own transport and store (the poll's two steps), because its
-        # connector does not exist until the background initialisation is done and its fetch
-        # swallows every failure.
-        result = client._transport.fetch_features(client._cache.get(ETAG, ""))
-        if result.raw_state is None and not result.not_modified:
-            return None
-        client._store.apply_fetched(result.raw_state, result.etag)
-        self.last_fetch = datetime.now(timezone.utc)
-        served = json.loads(client._cache.get(FEATURES_URL) or '{"features": []}')
-        return {feature["name"]: feature for feature in served.get("features", [])}
 
     # Admin API ----------------------------------------------------------------------------
     def _admin(self, method, path, **kwargs):
@@ -403,13 +387,20 @@ class RemoteBackend:
                         json={"value": value})
 
     def health(self):
+        """Whether the server answers now, and this process's last successful poll."""
         try:
-            ok = requests.get(f"{self.base_url}/health", timeout=self.timeout).ok
-            error = None
+            response = requests.get(f"{self.base_url}/health", timeout=self.timeout)
+            unreachable = None if response.ok else f"its /health answered {response.status_code}"
         except requests.RequestException as exc:
-            ok, error = False, str(exc)
-        return {"backend": self.name, "ok": ok, "url": self.base_url,
-                "last_sync": _iso(self.last_fetch), "error": error}
+            unreachable = str(exc)
+        sync = self.sync.report()
+        problems = [p for p in (unreachable, sync.pop("problem")) if p]
+        return {"backend": self.name, "ok": not problems, "url": self.base_url, **sync,
+                "error": "; ".join(problems) or None}
+
+
+def _now():
+    return datetime.now(timezone.utc)
 
 
 def _iso(moment):
@@ -439,7 +430,7 @@ def _same_definition(served, written):
 class FlagService:
     """Evaluates flags and changes their definitions; one per app, one SDK client per process."""
 
-    def __init__(self, app, make_backend):
+    def __init__(self, app, engine, make_backend):
         self.app = app
         self._client = None
         self._pid = None
@@ -449,6 +440,7 @@ class FlagService:
         self._rule = rule_for(None)
         # The backend hands every payload it gives the SDK to the rule as well.
         self.backend = make_backend(self._definitions_loaded)
+        self.lock_override = LockOverride(engine, app.config["FLAG_REFRESH_SECONDS"])
 
     @property
     def client(self):
@@ -462,8 +454,7 @@ class FlagService:
         return self._client
 
     def is_enabled(self, name, context=None):
-        default = UNKNOWN_FLAG_DEFAULTS.get(name, False)
-        return self.client.is_enabled(name, context or {}, fallback_function=lambda *_: default)
+        return self.client.is_enabled(name, context or {}, UNKNOWN_FLAG_DEFAULTS.get(name, False))
 
     def isolation_for(self, user_id, cohort):
         return self.is_enabled(
@@ -482,16 +473,27 @@ class FlagService:
         return self._rule
 
     def lock_on(self):
+        """The EMERGENCY_DATA_LOCK flag as this process evaluates it."""
         return self.is_enabled(LOCK_FLAG)
 
     # State API used by the dashboard and ops commands: same on both backends ----------------
     def isolation_state(self):
         return isolation_state(self.backend.read_feature(ISOLATION_FLAG))
 
+    def loaded_isolation_state(self):
+        """The isolation state as this process last loaded it: what the dashboard shows
+        while the backend cannot be read."""
+        return isolation_state(self.client.features().get(ISOLATION_FLAG))
+
     def isolation_rule(self):
         """The visibility rule of the definition the backend holds now (the dashboard's and
-        preflight's view; requests use `visibility_rule`, what this process evaluates)."""
-        return rule_for(self.backend.read_feature(ISOLATION_FLAG))
+        preflight's view; requests use `visibility_rule`, what this process evaluates).
+        While the flag service cannot be reached, the rule this process evaluates: changes
+        read `isolation_state()` first, which refuses then."""
+        try:
+            return rule_for(self.backend.read_feature(ISOLATION_FLAG))
+        except FlagServiceError:
+            return self.visibility_rule()
 
     def set_isolation(self, cohorts, percent):
         self._change(ISOLATION_FLAG, lambda current: isolation_feature(cohorts, percent))
@@ -517,7 +519,16 @@ class FlagService:
         return defined is not None
 
     def lock_state(self):
+        """The EMERGENCY_DATA_LOCK flag as the backend holds it."""
         return lock_state(self.backend.read_feature(LOCK_FLAG))
+
+    def lock_flag_on(self):
+        """The EMERGENCY_DATA_LOCK flag as the backend holds it or, while the flag service
+        cannot be reached, as this process last loaded it."""
+        try:
+            return self.lock_state()
+        except FlagServiceError:
+            return self.lock_on()
 
     def set_lock(self, on):
         self._change(LOCK_FLAG, lambda current: lock_feature(on))
@@ -544,6 +555,8 @@ class FlagService:
             log.warning("flags not reloaded after a change: %s", exc)
 
     def health(self):
+        """The backend's health and this process's last successful load of definitions."""
+        self.client  # noqa: B018 - the client keeps the record of its loads
         return self.backend.health()
 
     def refresh(self, wait_seconds=None, expect=None):
@@ -555,12 +568,15 @@ class FlagService:
         self.backend.refresh(self.client, wait_seconds, expect)
 
     def close(self):
+        self.lock_override.close()
         if self._client is not None and self._pid == os.getpid():
-            self._client.destroy()
+            self._client.close()
         self._client = None
 
 
 def make_flag_service(app, engine):
     if app.config.get("UNLEASH_URL"):
-        return FlagService(app, lambda on_definitions: RemoteBackend(app, on_definitions))
-    return FlagService(app, lambda on_definitions: EmbeddedBackend(app, engine, on_definitions))
+        return FlagService(app, engine,
+                           lambda on_definitions: RemoteBackend(app, on_definitions))
+    return FlagService(app, engine,
+                       lambda on_definitions: EmbeddedBackend(app, engine, on_definitions))

@@ -7,11 +7,10 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..extensions import db
 from ..isolation.cache_keys import legacy_data_keys
-from ..isolation.decision import flag_service
+from ..isolation.decision import flag_service, lock_sources
 from ..isolation.flags import ISOLATION_FLAG, FlagServiceError
 from ..isolation.scoping import guard_refusals_since, owned_tables
 from . import schema
@@ -23,7 +22,7 @@ def gather_status(now=None):
     now = now or datetime.now(timezone.utc)
     status = {}
     for name, read in (("revision", _revision), ("owners", _owners), ("flag", _flag),
-                       ("cohorts", _cohorts), ("backend", _backend), ("lock", _lock),
+                       ("cohorts", _cohorts), ("backend", _backend), ("lock", lock_sources),
                        ("legacy_cache_keys", _legacy_cache_keys),
                        ("guard_refusals", lambda: guard_refusals_since(now - REFUSALS_WINDOW))):
         try:
@@ -83,11 +82,6 @@ def _backend():
     except FlagServiceError:
         pass  # health() reports what is wrong
     return flags.health()
-
-
-def _lock():
-    return {"flag": flag_service().lock_state(),
-            "config": bool(current_app.config.get("EMERGENCY_DATA_LOCK"))}
 
 
 def _legacy_cache_keys():
@@ -165,7 +159,7 @@ def describe_status(status):
     if isinstance(lock, Unavailable):
         lines.append(f"Emergency data lock: {lock}")
     else:
-        on = lock["flag"] or lock["config"]
+        on = lock["override"] or lock["flag"] or lock["config"]
         why = " (EMERGENCY_DATA_LOCK setting)" if lock["config"] else ""
         lines.append(f"Emergency data lock: {'ON' + why if on else 'off'}")
 

@@ -1,6 +1,7 @@
 """The web dashboard at /admin/flags: one screen with cohorts, preflight, percentage, lock,
 backend health and the audit log; every form needs a CSRF token and a reason."""
 import html
+import os
 import re
 
 
@@ -52,6 +53,9 @@ def test_one_screen_shows_everything(app, people, admin):
     assert 'class="verdict green"' in general
     assert "Disable isolation" in beta and "Enable isolation" in general
     assert "Embedded flags" in page and 'id="flag-health">healthy' in page
+    # This process's last load of the definitions, and its age.
+    assert re.search(r'id="flag-sync">last sync \d{4}-\d\d-\d\d [\d:]+ UTC \([\d.]+ s ago\)'
+                     rf' in process {os.getpid()}<', page)
     assert 'class="percent">0%' in page and 'class="lock-state">open' in page
     assert re.search(r'<tr data-event="\d+">.*Enabled isolation for cohort beta.*'
                      + re.escape(REASON), page, re.S)

@@ -357,20 +357,26 @@ def test_revert_unknown_event(admin):
     assert revert(admin, 424242).status_code == 404
 
 
-def test_an_unreachable_flag_server_is_a_503_and_records_nothing(tmp_path, migrated_sqlite):
-    """Remote backend with the server down: reads and changes answer 503, nothing is kept."""
+def test_an_unreachable_flag_server_refuses_flag_changes_and_records_nothing(
+        tmp_path, migrated_sqlite):
+    """Remote backend with the server down: flag changes answer 503 and nothing is kept;
+    the dashboard still answers, with the state this process last loaded and why (the lock
+    still works: tests/isolation/test_lock_override.py)."""
     shutil.copy(migrated_sqlite, tmp_path / "app.db")
     app = make_app(tmp_path, UNLEASH_URL=f"http://127.0.0.1:{closed_port()}/api",
                    UNLEASH_ADMIN_TOKEN="*:*.unused", FLAG_STARTUP_TIMEOUT_SECONDS=1)
     try:
         admin = People(app).client("admin")
-        for response in (admin.get("/api/admin/isolation"),
-                         admin.put("/api/admin/isolation/lock", json={"on": True,
-                                                                      "reason": REASON})):
+        overview = isolation(admin)
+        assert "Unleash server unreachable" in overview["unreachable"]
+        assert overview["backend"]["ok"] is False
+        for response in (enable(admin, "beta"),
+                         admin.put("/api/admin/isolation/rollout",
+                                   json={"percent": 10, "reason": REASON})):
             assert response.status_code == 503
             assert response.json["error"]["code"] == "flag_service_error"
         page = admin.get("/admin/flags")
-        assert page.status_code == 503 and "could not be reached" in page.text
+        assert page.status_code == 200 and 'id="flags-unreachable"' in page.text
         assert audit_count(app) == 0
     finally:
         app.extensions["flags"].close()

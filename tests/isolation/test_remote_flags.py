@@ -1,9 +1,13 @@
 """The remote flag backend against a real unleash-server (fixture `unleash_server`).
 
-The server is shared by the session, so every test starts from a server without the two
-flags and without the `cohort` context field. The app itself stays on SQLite.
+The session's server is shared, so every test on it starts from a server without the two
+flags and without the `cohort` context field; a test that stops its server has one of its
+own. The app itself stays on SQLite.
 """
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 
@@ -156,3 +160,53 @@ def test_health(flags, unleash_server):
     assert health["error"] is None
     assert health["url"] == unleash_server.url
     assert health["last_sync"] is not None
+
+
+def last_sync(flags):
+    moment = flags.health()["last_sync"]
+    return datetime.fromisoformat(moment) if moment else None
+
+
+@pytest.mark.slow
+def test_last_sync_follows_the_sdks_own_polls(tmp_path, migrated_sqlite, private_unleash_server):
+    """Per process, `last_sync` is the SDK's last successful poll: background polls move it
+    (the app fetches nothing itself here), and a server gone freezes it, which health says."""
+    app = build_app(tmp_path, migrated_sqlite, private_unleash_server.server)  # polls every 1 s
+    try:
+        with app.app_context():
+            flags = app.extensions["flags"]
+            flags.is_enabled(ISOLATION_FLAG)  # the client starts; its polls run from now on
+            eventually(lambda: last_sync(flags) is not None)
+            first = last_sync(flags)
+            eventually(lambda: last_sync(flags) > first)  # polls that found nothing new too
+            health = flags.health()
+            assert health["ok"] is True and health["sync_overdue"] is False
+            assert health["process"] == os.getpid()
+
+            private_unleash_server.stop()
+            eventually(lambda: flags.health()["sync_overdue"], timeout=30)
+            frozen = last_sync(flags)
+            time.sleep(3 * app.config["FLAG_REFRESH_SECONDS"])  # a few more failed polls
+            health = flags.health()
+            assert last_sync(flags) == frozen
+            assert health["ok"] is False
+            assert "no successful poll since" in health["error"]
+    finally:
+        app.extensions["flags"].close()
+
+
+def test_a_poll_the_server_refuses_is_reported(tmp_path, migrated_sqlite, unleash_server):
+    """The server is up (its /health answers) but refuses this backend token: every poll
+    fails, so health reports the overdue poll and why."""
+    app = build_app(tmp_path, migrated_sqlite, unleash_server,
+                    UNLEASH_API_TOKEN="default:development.not-a-token")
+    try:
+        with app.app_context():
+            flags = app.extensions["flags"]
+            flags.is_enabled(ISOLATION_FLAG)
+            eventually(lambda: flags.health()["sync_overdue"], timeout=30)
+            health = flags.health()
+            assert health["ok"] is False and health["last_sync"] is None
+            assert "401" in health["error"]
+    finally:
+        app.extensions["flags"].close()

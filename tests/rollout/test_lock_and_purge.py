@@ -6,6 +6,7 @@ import pytest
 
 from finance_app.cache_backend import REDIS_CACHE_TYPE
 from finance_app.extensions import cache
+from finance_app.isolation.decision import lock_sources
 from finance_app.isolation.cache_keys import iter_cache_keys
 from tests.conftest import People, make_app, set_isolation
 from tests.support.services import REDIS_URL, port_open, require
@@ -18,9 +19,9 @@ def test_the_lock_closes_data_endpoints_and_lifts_again(app, people, runner):
 
     locked = runner.invoke(args=["isolation", "lock", "on"])
     assert locked.exit_code == 0, locked.output
-    assert "Emergency data lock flag: ON" in locked.output
+    assert "Emergency data lock: ON" in locked.output
     with app.app_context():
-        assert app.extensions["flags"].lock_state() is True
+        assert lock_sources()["override"] is True
     response = alice.get("/api/transactions")
     assert response.status_code == 503
     assert response.json["error"]["code"]
@@ -28,9 +29,9 @@ def test_the_lock_closes_data_endpoints_and_lifts_again(app, people, runner):
 
     lifted = runner.invoke(args=["isolation", "lock", "off"])
     assert lifted.exit_code == 0, lifted.output
-    assert "Emergency data lock flag: off." in lifted.output
+    assert "Emergency data lock: off." in lifted.output
     with app.app_context():
-        assert app.extensions["flags"].lock_state() is False
+        assert lock_sources() == {"override": False, "flag": False, "config": False}
     assert alice.get("/api/transactions").status_code == 200
 
 
@@ -39,7 +40,7 @@ def test_the_lock_takes_on_or_off(app, runner, args):
     result = runner.invoke(args=["isolation", "lock", *args])
     assert result.exit_code == 2
     with app.app_context():
-        assert app.extensions["flags"].lock_state() is False
+        assert lock_sources() == {"override": False, "flag": False, "config": False}
 
 
 def test_the_setting_keeps_the_lock_on_whatever_the_flag(tmp_path, migrated_sqlite):

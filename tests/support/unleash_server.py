@@ -1,8 +1,9 @@
-"""`unleash_server`: a real unleash-server (npm, tests/support/unleash) for the whole session.
+"""Real unleash-servers (npm, tests/support/unleash): `unleash_server` for the whole session,
+`private_unleash_server` for a test that stops its own (fault tests).
 
 The helpers at the end (admin API calls, reset, an app on the server) serve every test
-that uses it. It runs `node start.mjs` against its own fresh PostgreSQL database, with an admin and a
-backend token made up for the run. Install it once with `npm ci --prefix tests/support/unleash`;
+that uses one. Each runs `node start.mjs` against its own fresh PostgreSQL database, with an
+admin and a backend token made up for it. Install it once with `npm ci --prefix tests/support/unleash`;
 without it (or without node) the tests that use it skip locally and fail under CI=true.
 """
 import os
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +69,21 @@ def _wait_healthy(process, url, log_path):
     pytest.fail(f"unleash-server {state}; its log ({log_path}) ends:\n{log}")
 
 
-@pytest.fixture(scope="session")
-def unleash_server(tmp_path_factory):
+class UnleashProcess:
+    """A running unleash-server of our own; `stop()` stops it (a fault test can, mid-test)."""
+
+    def __init__(self, server, process):
+        self.server = server
+        self.process = process
+
+    def stop(self):
+        _stop(self.process)
+
+
+@contextmanager
+def running_unleash_server(log_dir):
+    """Start an unleash-server on a free loopback port against a fresh PostgreSQL database,
+    with an admin and a backend token made up for it; stop it and drop the database after."""
     node = shutil.which("node")
     require("unleash-server", node and (UNLEASH_DIR / "node_modules" / "unleash-server").is_dir(),
             "needs node and `npm ci --prefix tests/support/unleash`")
@@ -77,7 +92,7 @@ def unleash_server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     admin_token = f"*:*.{secrets.token_hex(16)}"
     backend_token = f"default:development.{secrets.token_hex(16)}"
-    log_path = tmp_path_factory.mktemp("unleash") / "unleash-server.log"
+    log_path = Path(log_dir) / "unleash-server.log"
     env = dict(
         os.environ,
         UNLEASH_DB_NAME=db_url.rsplit("/", 1)[1],
@@ -92,12 +107,30 @@ def unleash_server(tmp_path_factory):
                                        stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT)
         _wait_healthy(process, url, log_path)
-        yield UnleashServer(url=url, api_url=f"{url}/api", admin_token=admin_token,
-                            backend_token=backend_token, log_path=log_path)
+        yield UnleashProcess(UnleashServer(url=url, api_url=f"{url}/api",
+                                           admin_token=admin_token,
+                                           backend_token=backend_token, log_path=log_path),
+                             process)
     finally:
         if process is not None:
             _stop(process)
         drop_database()
+
+
+@pytest.fixture(scope="session")
+def unleash_server(tmp_path_factory):
+    """One server for the session's tests that leave it running (see `reset_server`)."""
+    with running_unleash_server(tmp_path_factory.mktemp("unleash")) as running:
+        yield running.server
+
+
+@pytest.fixture
+def private_unleash_server(tmp_path):
+    """A server of the test's own, which the test may stop (fault tests)."""
+    log_dir = tmp_path / "unleash"
+    log_dir.mkdir()
+    with running_unleash_server(log_dir) as running:
+        yield running
 
 
 # --- helpers for tests that use the server -------------------------------------------------
@@ -155,12 +188,12 @@ def closed_port():
         return sock.getsockname()[1]
 
 
-def build_app(tmp_path, migrated_sqlite, server, url=None):
+def build_app(tmp_path, migrated_sqlite, server, url=None, **overrides):
     """An app (on a copy of the migrated SQLite template) whose flags live on `server`."""
     from tests.conftest import make_app  # conftest loads this module as a plugin
 
     if not (tmp_path / "app.db").exists():
         shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    return make_app(tmp_path, UNLEASH_URL=url or server.api_url,
-                    UNLEASH_API_TOKEN=server.backend_token,
-                    UNLEASH_ADMIN_TOKEN=server.admin_token, FLAG_REFRESH_SECONDS=1)
+    return make_app(tmp_path, **{
+        "UNLEASH_URL": url or server.api_url, "UNLEASH_API_TOKEN": server.backend_token,
+        "UNLEASH_ADMIN_TOKEN": server.admin_token, "FLAG_REFRESH_SECONDS": 1, **overrides})
