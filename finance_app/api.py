@@ -67,7 +67,8 @@ def refuse_unreadable_input():
 
 def _request_texts():
     """(field, text) for every piece of text a request brings: path, query, form and file
-    names, and every key and string of a JSON body."""
+    names, and every key and string of a JSON body. (Parsing a form body consumes it, as
+    `request.form` always does: `request.get_data()` is empty for it afterwards.)"""
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str):
             yield name, value

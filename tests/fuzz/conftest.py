@@ -5,7 +5,8 @@ CASES_PROPERTY = "generated_cases"
 
 def pytest_terminal_summary(terminalreporter):
     per_test = {}
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+    stats = terminalreporter.stats
+    for report in stats.get("passed", []) + stats.get("failed", []):
         cases = sum(value for name, value in report.user_properties if name == CASES_PROPERTY)
         if report.when == "call" and cases:
             per_test[report.nodeid] = cases

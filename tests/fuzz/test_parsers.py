@@ -179,10 +179,10 @@ def test_any_transaction_body_validates_or_is_a_validation_error(body, extra, re
 
 
 @FUZZ
-@given(query=st.dictionaries(st.sampled_from(["q", "category", "month", "start", "end", "min", "max",
-                                        "sort", "limit", "offset"]),
-                       st.one_of(st.text(max_size=20), st.integers().map(str),
-                                 st.dates().map(str)), max_size=5))
+@given(query=st.dictionaries(st.sampled_from(["q", "category", "month", "start", "end", "min",
+                                              "max", "sort", "limit", "offset"]),
+                             st.one_of(st.text(max_size=20), st.integers().map(str),
+                                       st.dates().map(str)), max_size=5))
 def test_any_filter_query_validates_or_is_a_validation_error(query, record_property):
     record_property(CASES_PROPERTY, 1)
     try:
