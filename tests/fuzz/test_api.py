@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 from finance_app.extensions import db
 from finance_app.openapi import build_document
 from tests.conftest import People, app_on_fresh_database, make_app, set_isolation
-from tests.fuzz.conftest import CASES_PROPERTY
+from tests.support.fuzz_report import CASES_PROPERTY
 from tests.support.api_doc import bearer
 
 pytestmark = pytest.mark.slow  # about a minute for both databases

@@ -24,7 +24,7 @@ from finance_app.months import (
 )
 from finance_app.transactions.money import parse_money
 from finance_app.transactions.service import Filters, TransactionIn, TransactionPatch
-from tests.fuzz.conftest import CASES_PROPERTY
+from tests.support.fuzz_report import CASES_PROPERTY
 
 FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=300,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -1,5 +1,7 @@
-"""Fuzzing: the totals of generated cases, printed at the end of the run (each test records
-how many it sent, so the numbers add up under pytest-xdist too)."""
+"""Fuzzing (tests/fuzz): how many cases each test generated, printed at the end of the run.
+Each test records its cases as a property of its report, so the numbers reach the terminal
+under pytest-xdist too (a plugin of the root conftest: the xdist controller loads no
+conftest of a folder it does not collect)."""
 CASES_PROPERTY = "generated_cases"
 
 
