@@ -41,6 +41,9 @@ def create_app(config=None, **overrides):
     with app.app_context():
         app.extensions["flags"] = make_flag_service(app, db.engine)
     init_access(app)
+    from .bounds import init_bounds
+
+    init_bounds(app)  # before the blueprints: their `<int:…>` rules take bounded ids
 
     from .errors import register_error_handlers
 

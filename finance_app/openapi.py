@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document of the JSON API, built from the app's URL map on each request.
 
-Every rule under /api/ appears with each of its methods, whoever added it and whenever: the
+Every rule under /api/ appears with each of its methods, whoever added it and whenever — the
+admin routes only in the document an admin fetches (to anyone else they are 404s, and the
+public document does not list them either): the
 path and its parameters come from the rule, the summary from the view's docstring, the
 security requirement from its `@access` kind. A view may add what the URL map cannot tell —
 its query, body and response types — with `@documented(...)`; their JSON Schemas come from
@@ -13,7 +15,8 @@ from typing import Optional
 from flask import Blueprint, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from .isolation import ADMIN, AUTH, DATA, PUBLIC, access
+from .isolation import ADMIN, AUTH, DATA, PUBLIC, access, current_principal
+from .bounds import MAX_ID
 from .isolation.access import route_kind
 
 OPENAPI_VERSION = "3.1.0"
@@ -24,7 +27,7 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # <converter(args):name> in a werkzeug rule; the converter is optional.
 RULE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 CONVERTER_SCHEMAS = {
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
 }
@@ -63,8 +66,10 @@ def documented(query=None, body=None, response=None, status=200, body_required=T
 @bp.get("/api/openapi.json")
 @access(PUBLIC)
 def openapi_document():
-    """The OpenAPI 3.1 document of this JSON API."""
-    return jsonify(build_document(current_app))
+    """The OpenAPI 3.1 document of this JSON API (with the admin routes for an admin)."""
+    principal = current_principal()
+    return jsonify(build_document(current_app,
+                                  with_admin=principal is not None and principal.is_admin))
 
 
 class _Schemas:
@@ -179,11 +184,13 @@ def _operation(app, rule, method, path_parameters, schemas):
     return operation
 
 
-def build_document(app):
+def build_document(app, with_admin=False):
     schemas = _Schemas()
     paths = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(API_PREFIX):
+            continue
+        if route_kind(app, rule.endpoint) == ADMIN and not with_admin:
             continue
         view = app.view_functions[rule.endpoint]
         path, parameters = _path_and_parameters(

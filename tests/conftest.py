@@ -25,9 +25,9 @@ from finance_app.models import ImportBatch, Transaction
 from tests.support.services import fresh_postgres_database
 
 # Fixtures shared across the tree: a real Unleash server, a private Redis, the browser, the
-# analytics ledger.
+# analytics ledger; and the count of fuzzing cases at the end of the run.
 pytest_plugins = ["tests.support.unleash_server", "tests.support.redis_server",
-                  "tests.support.browser", "tests.charts.ledger"]
+                  "tests.support.browser", "tests.charts.ledger", "tests.support.fuzz_report"]
 
 PASSWORD = "correct horse battery"
 

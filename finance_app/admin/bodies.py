@@ -7,6 +7,7 @@ from typing import Optional, Union
 from pydantic import Field, StrictBool, field_validator
 
 from ..api import Body
+from ..bounds import Offset
 from .cohorts import COHORT_NAME, COHORT_NAME_RULE, DOMAIN, split_emails
 
 MAX_BULK_EMAILS = 5000
@@ -88,4 +89,4 @@ class PreflightQuery(Body):
 
 class AuditQuery(Body):
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0

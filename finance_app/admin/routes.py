@@ -1,5 +1,7 @@
 """The flag dashboard: JSON under /api/admin/ and the web page at /admin/flags (admins only;
 everyone else gets a 404)."""
+import re
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
@@ -20,6 +22,8 @@ from .bodies import (
     RevertIn,
     RolloutChange,
 )
+
+PERCENT_FORM = re.compile(r"[0-9]{1,3}")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 api_bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
@@ -258,8 +262,10 @@ def rollout():
     percent = request.form.get("percent", "").strip()
     return _form_change(
         RolloutChange,
-        {"percent": int(percent) if percent.isdigit() else percent, "force": _ticked("force"),
-         "reason": _reason()},
+        # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses. Three
+        # at most: a longer number is out of range anyway, and the model says so.
+        {"percent": int(percent) if PERCENT_FORM.fullmatch(percent) else percent,
+         "force": _ticked("force"), "reason": _reason()},
         lambda body: changes.set_rollout(body.percent, body.reason, body.force), _outcome)
 
 

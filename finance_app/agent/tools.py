@@ -6,12 +6,12 @@ the API uses, so a tool sees exactly what its caller could see: every read goes 
 `scope()` and the namespaced cache there, never around them.
 """
 from dataclasses import dataclass
-from datetime import date
 from typing import Callable, Optional
 
 from pydantic import Field, field_validator
 
 from ..api import Body
+from ..bounds import Day
 from ..charts import service as charts
 from ..months import MONTH_PATTERN, Month
 from ..explain import service as explain
@@ -26,8 +26,8 @@ class SearchTransactionsArgs(Body):
     query: str = Field(min_length=1, max_length=200,
                        description="Text to find in the description or merchant "
                                    "(case-insensitive).")
-    start: Optional[date] = Field(default=None, description="Earliest date, YYYY-MM-DD.")
-    end: Optional[date] = Field(default=None, description="Latest date, YYYY-MM-DD.")
+    start: Optional[Day] = Field(default=None, description="Earliest date, YYYY-MM-DD.")
+    end: Optional[Day] = Field(default=None, description="Latest date, YYYY-MM-DD.")
     category: Optional[str] = Field(default=None, min_length=1, max_length=100,
                                     description="Only this category (exact match).")
     limit: int = Field(default=20, ge=1, le=MAX_SEARCH_RESULTS, strict=True,

@@ -23,6 +23,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..isolation import cached, scope
 from ..models import Transaction
+from ..bounds import FIRST_DATE, last_date
 from ..months import bounds, current_month, month_of, months_between, representable, shift
 
 MAX_TREND_MONTHS = 36
@@ -54,14 +55,18 @@ def valid_month(month):
 
 
 def in_month(month):
-    first, after = bounds(month)
-    return (Transaction.date >= first) & (Transaction.date < after)
+    first, last = bounds(month)
+    return (Transaction.date >= first) & (Transaction.date <= last)
 
 
 def latest_month():
-    """The latest month with a visible row, or None when this ledger is empty."""
+    """The latest month with a visible row dated in the accepted range (`bounds`), or None
+    when there is none. A row dated outside — stored before dates were bounded — stays in
+    lists for its owner to fix, but no chart, nor the dashboard, opens on year 9999 (whose
+    trend would end past the last representable date)."""
     def build():
-        day = db.session.execute(scope(select(func.max(Transaction.date)))).scalar()
+        day = db.session.execute(scope(select(func.max(Transaction.date)).where(
+            Transaction.date.between(FIRST_DATE, last_date())))).scalar()
         return month_of(day) if day else None
     return cached("summary:latest-month", build)
 
@@ -115,7 +120,7 @@ def monthly_trends(months):
         month_no = cast(extract("month", Transaction.date), Integer).label("month_no")
         rows = db.session.execute(scope(
             select(year, month_no, money_sum(INCOME), money_sum(SPENT))
-            .where(Transaction.date >= bounds(first)[0], Transaction.date < bounds(last)[1])
+            .where(Transaction.date >= bounds(first)[0], Transaction.date <= bounds(last)[1])
             .group_by(year, month_no)
         )).all()
         totals = {f"{y:04d}-{m:02d}": (income, spent) for y, m, income, spent in rows}

@@ -1,6 +1,6 @@
 """The signed-in home page: one month of the visible ledger at a glance — summary cards,
 charts, the month's explanation and the latest rows; the upload panel when there are none."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request
 
 from ..charts import service as charts
 from ..months import checked_month, shift
@@ -22,12 +22,14 @@ def index():
     if count == 0:
         return render_template("dashboard/index.html", count=0, isolated=isolation_on())
     latest = charts.default_month()
-    month = request.args.get("month") or latest
+    month, status = request.args.get("month") or latest, 200
     try:
         checked_month(month)
     except ValueError as exc:
+        # The latest month, with the message: never a redirect, which could only come back
+        # here (and, were the latest month itself refused, go round for ever).
         flash(f"Month: {exc}", "error")
-        return redirect(url_for("dashboard.index"))
+        month, status = latest, 400
     chart_data = {
         "trends": charts.monthly_trends(TREND_MONTHS),
         "categories": charts.category_totals(month),
@@ -39,4 +41,4 @@ def index():
         next_month=shift(month, 1) if month < latest else None,
         summary=charts.month_summary(month), explanation=explain_month(month),
         chart_data=chart_data,
-    )
+    ), status

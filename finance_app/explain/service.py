@@ -70,7 +70,7 @@ def _when(condition, value):
 def _spending_changes(column, kind, month):
     """The `column` values (category or merchant) whose spending changed most since the
     previous month: [{kind, name, current, previous, delta}]."""
-    first, after = bounds(month)
+    first, last = bounds(month)
     is_current = Transaction.date >= first
     current = money_sum(_when(is_current, -Transaction.amount)).label("current")
     previous = money_sum(_when(~is_current, -Transaction.amount)).label("previous")
@@ -78,7 +78,7 @@ def _spending_changes(column, kind, month):
     change = func.round(func.abs(current - previous), 2)
     stmt = (select(column, current, previous)
             .where(Transaction.amount < 0, Transaction.date >= bounds(shift(month, -1))[0],
-                   Transaction.date < after)
+                   Transaction.date <= last)
             .group_by(column)
             .having(change > 0)
             .order_by(change.desc(), column.asc().nulls_last())
@@ -92,7 +92,7 @@ def _spending_changes(column, kind, month):
 
 def _new_recurring(month):
     """[{merchant, category, amount, previous_amount}]: new recurring charges (see above)."""
-    first, after = bounds(month)
+    first, last = bounds(month)
     previous_first = bounds(shift(month, -1))[0]
     is_current = Transaction.date >= first
     is_previous = and_(Transaction.date >= previous_first, Transaction.date < first)
@@ -100,7 +100,7 @@ def _new_recurring(month):
     previous_amount = money_sum(_when(is_previous, -Transaction.amount)).label("previous_amount")
     stmt = (select(Transaction.merchant, func.max(Transaction.category), amount, previous_amount)
             .where(Transaction.amount < 0, Transaction.merchant.is_not(None),
-                   Transaction.date < after)
+                   Transaction.date <= last)
             .group_by(Transaction.merchant)
             .having(func.sum(_when(is_current, 1)) == 1,
                     func.sum(_when(is_previous, 1)) == 1,

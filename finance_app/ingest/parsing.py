@@ -36,6 +36,7 @@ from typing import Optional
 
 import charset_normalizer
 
+from ..bounds import date_range_text, in_date_range
 from . import columns as cols
 from . import values
 
@@ -303,6 +304,9 @@ class ParsedUpload:
         if day is None:
             problems.append(f"the date {cell['date']!r} is not a {self.date_format} date"
                             if cell["date"] else "the date is empty")
+        elif not in_date_range(day):
+            problems.append(f"the date {cell['date']!r} ({day.isoformat()}) is not "
+                            f"{date_range_text()}")
 
         amount, amount_currency = self._amount(cell, problems)
 

@@ -46,7 +46,7 @@ def _mapping_field(raw):
         return None
     try:
         mapping = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
         raise AppError(422, "validation_error", "mapping must be a JSON object.",
                        field="mapping") from None
     if not isinstance(mapping, dict):

@@ -39,8 +39,8 @@ def _year(text):
 
 
 def _make(year, month, day):
-    if not 1900 <= year <= 2100:
-        return None
+    """The calendar date, or None. Whether a transaction may carry it is checked per row
+    (`bounds.in_date_range`), so that 1899-12-31 is refused as out of range, not as no date."""
     try:
         return date(year, month, day)
     except ValueError:

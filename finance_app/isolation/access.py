@@ -4,7 +4,9 @@ Every view is classified with `@access(kind)`:
 - public: anyone (health, static);
 - auth: sign-up, sign-in, tokens, identity (each view checks what it needs);
 - data: a signed-in user; subject to the emergency lock;
-- admin: a signed-in admin; anyone else gets 404 (no oracle that the page exists).
+- admin: a signed-in admin; anyone else, signed in or not, gets 404 whatever the method
+  (no oracle that the page exists: not a sign-in prompt, nor a 405 or OPTIONS listing
+  the methods it takes).
 An unclassified view is treated as data (fail closed) and fails the route-matrix test.
 
 Every response except static files carries `Cache-Control: private, no-store` and
@@ -12,6 +14,7 @@ Every response except static files carries `Cache-Control: private, no-store` an
 carries the security headers (`SECURITY_HEADERS`, and HSTS in production).
 """
 from flask import redirect, request, url_for
+from werkzeug.exceptions import MethodNotAllowed
 
 from ..errors import AppError, is_api_request
 from .decision import data_lock_engaged
@@ -63,18 +66,20 @@ def init_access(app):
     @app.before_request
     def enforce_access():
         if request.endpoint is None:  # no route: the 404/405 handler answers
+            if _admin_route_with_another_method(app) and not _is_admin():
+                raise AppError(404, "not_found", "Not found.")
             return None
         kind = route_kind(app, request.endpoint) or DATA
         if kind in (PUBLIC, AUTH):
             return None
+        if kind == ADMIN and not _is_admin():
+            raise AppError(404, "not_found", "Not found.")
         principal = current_principal()
         if principal is None:
             if is_api_request():
                 raise AppError(401, "unauthorized", "Sign in first: send a session cookie or "
                                "an 'Authorization: Bearer <token>' header.")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        if kind == ADMIN and not principal.is_admin:
-            raise AppError(404, "not_found", "Not found.")
         if kind == DATA and data_lock_engaged():
             raise AppError(503, "data_locked", LOCK_MESSAGE)
         return None
@@ -94,3 +99,17 @@ def init_access(app):
         if production:
             response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
         return response
+
+
+def _is_admin():
+    principal = current_principal()
+    return principal is not None and principal.is_admin
+
+
+def _admin_route_with_another_method(app):
+    """Whether this unrouted request is an admin URL asked with a method it does not take."""
+    refused = request.routing_exception
+    if not isinstance(refused, MethodNotAllowed) or not refused.valid_methods:
+        return False
+    endpoint, _ = app.create_url_adapter(request).match(method=refused.valid_methods[0])
+    return route_kind(app, endpoint) == ADMIN

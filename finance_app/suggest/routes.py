@@ -38,7 +38,9 @@ def api_accept(tx_id):
     Without a body (or without `category`) the row must be uncategorised and have a
     suggestion, otherwise 409.
     """
-    body = parse_body(AcceptBody) if request.get_data() else AcceptBody()
+    # A body is declared by its headers: a form body has been parsed (and its raw bytes
+    # consumed) by the request checks in api.py before this view runs.
+    body = parse_body(AcceptBody) if request.content_length or request.mimetype else AcceptBody()
     return jsonify(service.accept(tx_id, body.category).model_dump(mode="json"))
 
 

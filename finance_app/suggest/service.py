@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_, select
 
 from ..api import Body
+from ..bounds import Id
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import cached, owned_or_404, scope
@@ -33,8 +34,8 @@ class SuggestionQuery(Body):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="At most this many.")
-    transaction_id: Optional[int] = Field(
-        default=None, ge=1, description="Only the suggestion for this transaction (404 if it "
+    transaction_id: Optional[Id] = Field(
+        default=None, description="Only the suggestion for this transaction (404 if it "
         "is not visible to you; none if it already has a category).")
 
 

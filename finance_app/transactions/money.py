@@ -1,27 +1,31 @@
 """Money values from the API: decimal strings (or integers), never floats."""
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 MAX_WHOLE_DIGITS = 10  # Numeric(12, 2)
+# A number as people write one: ASCII digits, an optional sign and decimal point. Not what
+# Decimal() also takes — "1_000", Unicode digits, "1E1000000" (whose size alone overflows
+# the decimal context: an exception no validation expected).
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def parse_money(value):
+    """`value` as a Decimal with two places; ValueError saying what is wrong otherwise."""
     if isinstance(value, bool) or isinstance(value, float):
         raise ValueError('send amounts as decimal strings, like "12.34"')
     if isinstance(value, int):
         value = str(value)
     if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a decimal amount") from None
-    else:
+        if not value.is_finite():
+            raise ValueError("amount must be a finite number")
+        value = format(value, "f")
+    if not isinstance(value, str):
         raise ValueError('send amounts as decimal strings, like "12.34"')
-    if not amount.is_finite():
-        raise ValueError("amount must be a finite number")
-    if amount.as_tuple().exponent < -2:
+    if not DECIMAL_TEXT.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not a decimal amount, like \"12.34\"")
+    whole, _, fraction = value.strip().lstrip("+-").partition(".")
+    if len(fraction) > 2:
         raise ValueError("amount has more than 2 decimal places")
-    if abs(amount) >= Decimal(10) ** MAX_WHOLE_DIGITS:
+    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
         raise ValueError(f"amount must have at most {MAX_WHOLE_DIGITS} digits before the point")
-    return amount.quantize(Decimal("0.01"))
+    return Decimal(value.strip()).quantize(Decimal("0.01"))

@@ -5,6 +5,7 @@ invalidates the cache namespaces that could hold the old value.
 """
 import csv
 import io
+import logging
 from datetime import date
 from decimal import Decimal
 from typing import Literal, Optional
@@ -13,11 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import func, or_, select
 
 from ..api import Body
+from ..bounds import Day, Offset
 from ..extensions import db
 from ..isolation import invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
 from ..months import Month, bounds
 from .money import parse_money
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
 SORTS = {
@@ -38,13 +42,13 @@ class Filters(Body):
     q: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
     month: Optional[Month] = None
-    start: Optional[date] = None
-    end: Optional[date] = None
+    start: Optional[Day] = None
+    end: Optional[Day] = None
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
     @field_validator("q", "category", "month", "start", "end", "min", "max", mode="before")
     @classmethod
@@ -80,8 +84,8 @@ def _filtered(stmt, f):
     if f.category:
         stmt = stmt.where(Transaction.category == f.category)
     if f.month:
-        first, after = bounds(f.month)
-        stmt = stmt.where(Transaction.date >= first, Transaction.date < after)
+        first, last = bounds(f.month)
+        stmt = stmt.where(Transaction.date >= first, Transaction.date <= last)
     if f.start:
         stmt = stmt.where(Transaction.date >= f.start)
     if f.end:
@@ -118,7 +122,7 @@ def get_transaction(tx_id):
 
 
 class TransactionIn(Body):
-    date: date
+    date: Day
     amount: Decimal
     description: str = Field(min_length=1, max_length=500)
     merchant: Optional[str] = Field(default=None, max_length=200)
@@ -137,7 +141,7 @@ class TransactionIn(Body):
 
 
 class TransactionPatch(TransactionIn):
-    date: Optional[date] = None
+    date: Optional[Day] = None
     amount: Optional[Decimal] = None
     description: Optional[str] = Field(default=None, min_length=1, max_length=500)
 
@@ -215,8 +219,33 @@ def neutralise(cell):
     return "'" + cell if cell and cell.startswith(FORMULA_STARTS) else cell
 
 
+# The last line of an export that failed after its first bytes were sent (a 200 cannot turn
+# into an error any more): whoever opens the file sees it is not whole. No comma: one cell.
+EXPORT_INCOMPLETE = ("EXPORT INCOMPLETE: an error stopped it here and the rows above are not "
+                     "all of them. Download it again.")
+
+
 def export_csv(f):
-    """The filtered transactions as CSV text chunks (streamed, header first)."""
+    """The filtered transactions as CSV text chunks, header first, to stream.
+
+    The query runs, and its first rows are read, before this returns: a failure there is an
+    ordinary error response. A failure after that ends the text with EXPORT_INCOMPLETE and
+    is logged."""
+    chunks = _csv_chunks(f)
+    first = next(chunks)
+    return _ending_visibly(first, chunks)
+
+
+def _ending_visibly(first, rest):
+    yield first
+    try:
+        yield from rest
+    except Exception:
+        log.exception("CSV export failed while streaming; it ends with the incomplete line")
+        yield EXPORT_INCOMPLETE + "\r\n"
+
+
+def _csv_chunks(f):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)

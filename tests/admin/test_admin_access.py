@@ -1,6 +1,6 @@
-"""Every admin route, web and JSON: admins get it; signed-in non-admins get the same 404 as a
-URL that does not exist (no oracle), anonymous callers are sent to sign in; and neither of
-them changes anything."""
+"""Every admin route, web and JSON: admins get it; anonymous callers and signed-in non-admins
+get the same 404 as a URL that does not exist (no oracle, whatever the method); and neither
+of them changes anything."""
 import re
 
 import pytest
@@ -93,15 +93,14 @@ def test_only_admins_get_the_route(app, people, world, endpoint):
     api = endpoint.startswith("admin_api.")
     before = snapshot(app, people, admin)
 
-    # Anonymous: sent to sign in.
-    anonymous = app.test_client().open(
-        path.format(carol=people.ids["carol"], event=event_id), method=method, json=body,
-        data=form)
-    if api:
-        assert anonymous.status_code == 401
-        assert anonymous.json["error"]["code"] == "unauthorized"
-    else:
-        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    # Anonymous: the 404 of a missing URL, not a sign-in prompt that says the route exists.
+    stranger = app.test_client()
+    anonymous = stranger.open(path.format(carol=people.ids["carol"], event=event_id),
+                              method=method, json=body, data=form)
+    unknown = stranger.open("/api/admin/no-such-route" if api else "/admin/no-such-page",
+                            method=method, json=body, data=form)
+    assert anonymous.status_code == unknown.status_code == 404
+    assert anonymous.get_data() == unknown.get_data()
     assert snapshot(app, people, admin) == before
 
     # Signed in, not an admin (alice is staff, like the admin): the 404 of a missing URL.
@@ -129,3 +128,21 @@ def test_admin_link_only_for_admins(people):
     assert 'href="/admin/flags"' in people.client("admin").get("/").text
     for name in ("alice", "bob", "carol"):
         assert 'href="/admin/flags"' not in people.client(name).get("/").text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_no_method_tells_an_admin_route_from_a_missing_one(app, people, method):
+    """A method the route does not take (405 with its Allow header) or OPTIONS (200 listing
+    them) would say the route exists: anyone but an admin gets the plain 404 instead."""
+    admin_rules = [rule for rule in app.url_map.iter_rules()
+                   if route_kind(app, rule.endpoint) == ADMIN]
+    for client in (app.test_client(), people.client("alice")):
+        for rule in admin_rules:
+            path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+            missing = "/api/admin/no-such-route" if path.startswith("/api/") \
+                else "/admin/no-such-page"
+            response, unknown = client.open(path, method=method), client.open(missing,
+                                                                               method=method)
+            assert response.status_code == unknown.status_code == 404, (method, path)
+            assert "Allow" not in response.headers
+            assert without_csrf_tokens(response) == without_csrf_tokens(unknown)

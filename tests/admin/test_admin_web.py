@@ -140,8 +140,9 @@ def test_create_cohort_rollout_and_lock(app, people, admin):
     page = post(admin, "/admin/flags/rollout", percent="25", reason=REASON)
     assert flash(page, "success") == ["Percentage rollout 0% → 25%."]
     assert 'class="state partial"' in cohort_row(page, "general")
-    page = post(admin, "/admin/flags/rollout", percent="lots", reason=REASON)
-    assert "percent" in flash(page, "error")[0]
+    for bad in ("lots", "²", "٣", "1" * 5000):  # str.isdigit() says yes to the middle two
+        page = post(admin, "/admin/flags/rollout", percent=bad, reason=REASON)
+        assert "percent" in flash(page, "error")[0]
     assert isolation(admin)["percent"] == 25
 
     page = post(admin, "/admin/flags/lock", on="true", reason=REASON)

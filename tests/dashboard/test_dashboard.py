@@ -2,10 +2,13 @@
 the upload panel for a user with nothing to show; Chart.js served locally."""
 import json
 import re
+from datetime import date
+
+import pytest
 
 from tests.charts import ledger as ref
 from tests.charts.ledger import ALL_ROWS, ERIN_ROWS, FRANK_ROWS, get
-from tests.conftest import add_user, login, set_isolation
+from tests.conftest import add_transactions, add_user, login, set_isolation
 
 
 def chart_data(page):
@@ -48,12 +51,13 @@ def test_another_month_and_its_neighbours(app, ledger):
     assert "No spending in 2024-02." in empty.text and 'id="category-chart"' not in empty.text
 
 
-def test_a_bad_month_goes_back_to_the_dashboard_with_a_message(app, ledger):
+def test_a_bad_month_shows_the_latest_month_with_a_message(app, ledger):
     erin = ledger.client("erin")
-    for bad in ("2024-13", "x", "1800-01"):
+    for bad in ("2024-13", "x", "1800-01", "２０２４-04"):
         response = erin.get(f"/?month={bad}")
-        assert response.status_code == 302 and response.headers["Location"] == "/"
-        assert "Month: month must" in erin.get("/").text
+        assert response.status_code == 400  # never a redirect: it could only come back here
+        assert "Month: month must" in response.text
+        assert chart_data(response)["trends"][-1]["month"] == "2024-04"
 
 
 def test_isolated_dashboard_shows_none_of_another_users_rows(app, ledger):
@@ -98,3 +102,23 @@ def test_chart_js_is_served_locally(app, ledger):
     library = app.test_client().get("/static/vendor/chart.umd.min.js")
     assert library.status_code == 200 and b"Chart.js v4" in library.data
     assert app.test_client().get("/static/dashboard.js").status_code == 200
+
+
+@pytest.mark.parametrize("far", [date(9999, 12, 31), date(1, 1, 1)])
+def test_a_shared_ledger_row_dated_out_of_range_breaks_nobody(app, people, far):
+    """A row dated 9999-12-31 (or year 1) on the shared ledger, from before dates were
+    bounded, once sent everyone on that ledger into a redirect loop and made trends a 500:
+    the dashboard and every chart open on the latest month of the accepted date range."""
+    set_isolation(app, ["staff"])
+    add_transactions(app, people.ids["bob"], [(far, "-1.00", "far away", "Far", "Odd")])
+    carol = people.client("carol")
+    page = carol.get("/")
+    assert page.status_code == 200, page.headers.get("Location")
+    assert chart_data(page)["trends"][-1]["month"] == "2024-11"
+    assert "far away" in page.text  # the row itself is still listed, for its owner to fix
+    for url in ("/api/charts/trends?months=36", "/api/charts/summary",
+                "/api/charts/categories", "/api/charts/merchants"):
+        response = carol.get(url)
+        assert response.status_code == 200, (url, response.text)
+    assert carol.get("/api/charts/trends?months=36").json[-1]["month"] == "2024-11"
+    assert carol.get("/api/charts/summary").json["month"] == "2024-11"
