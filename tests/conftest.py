@@ -109,14 +109,29 @@ def migrated_sqlite(tmp_path_factory):
 
 
 @pytest.fixture
-def app(tmp_path, migrated_sqlite):
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path)
-    yield app
-    app.extensions["flags"].close()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def app_with(tmp_path, migrated_sqlite):
+    """Apps of the test's own settings on a copy of the migrated test database:
+    `app_with(REDIS_URL=...)`. Several share the one database (two hosts, say); each is
+    closed after the test."""
+    made = []
+
+    def build(**overrides):
+        if not (tmp_path / "app.db").exists():
+            shutil.copy(migrated_sqlite, tmp_path / "app.db")
+        made.append(make_app(tmp_path, **overrides))
+        return made[-1]
+
+    yield build
+    for built in made:
+        built.extensions["flags"].close()
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_with):
+    return app_with()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ tests/health/)."""
 import pytest
 
 from finance_app.isolation import PUBLIC, access
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD
 
 
 def assert_error_shape(response, status, code):
@@ -33,17 +33,11 @@ def test_405(client):
     assert "POST" in response.headers["Allow"]
 
 
-def test_413(tmp_path, migrated_sqlite):
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, MAX_CONTENT_LENGTH=1024)
-    try:
-        response = app.test_client().post(
-            "/api/auth/signup", json={"email": "a@example.com", "password": "x" * 5000})
-        assert_error_shape(response, 413, "payload_too_large")
-    finally:
-        app.extensions["flags"].close()
+def test_413(app_with):
+    app = app_with(MAX_CONTENT_LENGTH=1024)
+    response = app.test_client().post(
+        "/api/auth/signup", json={"email": "a@example.com", "password": "x" * 5000})
+    assert_error_shape(response, 413, "payload_too_large")
 
 
 def test_422(client):
@@ -51,25 +45,19 @@ def test_422(client):
     assert_error_shape(response, 422, "validation_error")
 
 
-def test_500_is_json_and_hides_the_exception(tmp_path, migrated_sqlite):
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, PROPAGATE_EXCEPTIONS=False)
+def test_500_is_json_and_hides_the_exception(app_with):
+    app = app_with(PROPAGATE_EXCEPTIONS=False)
 
     @access(PUBLIC)
     def boom():
         raise RuntimeError("secret internals")
 
     app.add_url_rule("/api/test-boom", "test_boom", boom)
-    try:
-        response = app.test_client().get("/api/test-boom")
-        assert_error_shape(response, 500, "internal_error")
-        assert "secret internals" not in response.text
-        page = app.test_client().get("/api/nope")
-        assert page.status_code == 404
-    finally:
-        app.extensions["flags"].close()
+    response = app.test_client().get("/api/test-boom")
+    assert_error_shape(response, 500, "internal_error")
+    assert "secret internals" not in response.text
+    page = app.test_client().get("/api/nope")
+    assert page.status_code == 404
 
 
 def test_web_errors_are_pages_not_json(client):

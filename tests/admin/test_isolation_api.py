@@ -1,11 +1,9 @@
 """Staged isolation through the admin API (embedded backend): per-cohort enable and disable,
 the percentage, the lock, preflight verdicts and the red check that blocks unless forced,
 the audit log and revert. The same scenario runs on a real Unleash in test_admin_scenario.py."""
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from sqlalchemy import select
 
 from finance_app.extensions import cache, db
@@ -25,7 +23,7 @@ from tests.admin.support import (
     seen_descriptions,
     shared_ledger,
 )
-from tests.conftest import People, make_app
+from tests.conftest import People
 from tests.support.unleash_server import closed_port
 
 
@@ -357,26 +355,21 @@ def test_revert_unknown_event(admin):
     assert revert(admin, 424242).status_code == 404
 
 
-def test_an_unreachable_flag_server_refuses_flag_changes_and_records_nothing(
-        tmp_path, migrated_sqlite):
+def test_an_unreachable_flag_server_refuses_flag_changes_and_records_nothing(app_with):
     """Remote backend with the server down: flag changes answer 503 and nothing is kept;
     the dashboard still answers, with the state this process last loaded and why (the lock
     still works: tests/isolation/test_lock_override.py)."""
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, UNLEASH_URL=f"http://127.0.0.1:{closed_port()}/api",
+    app = app_with(UNLEASH_URL=f"http://127.0.0.1:{closed_port()}/api",
                    UNLEASH_ADMIN_TOKEN="*:*.unused", FLAG_STARTUP_TIMEOUT_SECONDS=1)
-    try:
-        admin = People(app).client("admin")
-        overview = isolation(admin)
-        assert "Unleash server unreachable" in overview["unreachable"]
-        assert overview["backend"]["ok"] is False
-        for response in (enable(admin, "beta"),
-                         admin.put("/api/admin/isolation/rollout",
-                                   json={"percent": 10, "reason": REASON})):
-            assert response.status_code == 503
-            assert response.json["error"]["code"] == "flag_service_error"
-        page = admin.get("/admin/flags")
-        assert page.status_code == 200 and 'id="flags-unreachable"' in page.text
-        assert audit_count(app) == 0
-    finally:
-        app.extensions["flags"].close()
+    admin = People(app).client("admin")
+    overview = isolation(admin)
+    assert "Unleash server unreachable" in overview["unreachable"]
+    assert overview["backend"]["ok"] is False
+    for response in (enable(admin, "beta"),
+                     admin.put("/api/admin/isolation/rollout",
+                               json={"percent": 10, "reason": REASON})):
+        assert response.status_code == 503
+        assert response.json["error"]["code"] == "flag_service_error"
+    page = admin.get("/admin/flags")
+    assert page.status_code == 200 and 'id="flags-unreachable"' in page.text
+    assert audit_count(app) == 0

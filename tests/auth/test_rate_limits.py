@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from finance_app.extensions import db
 from finance_app.models import ApiToken, User
-from tests.conftest import PASSWORD, add_user, csrf_token, login, make_app
+from tests.conftest import PASSWORD, add_user, csrf_token, login
 
 WRONG = "not-the-password"
 ATTACKER, VICTIM = "192.0.2.66", "198.51.100.7"
@@ -185,65 +185,46 @@ def test_sign_ups_are_limited_per_email(app, client):
     assert_too_many_page(web_sign_up(client, "same@example.com", VICTIM), window=HOUR)
 
 
-def test_limits_are_configurable(tmp_path, migrated_sqlite):
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT="2 per hour")
-    try:
-        add_user(app, "a@example.com")
-        client = app.test_client()
-        for _ in range(2):
-            assert token_for(client, "a@example.com", WRONG).status_code == 401
-        refused = token_for(client, "a@example.com", PASSWORD)
-        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > WINDOW_SECONDS
-    finally:
-        app.extensions["flags"].close()
+def test_limits_are_configurable(app_with):
+    app = app_with(RATE_LIMIT_PASSWORD_FAILURES_PER_ACCOUNT="2 per hour")
+    add_user(app, "a@example.com")
+    client = app.test_client()
+    for _ in range(2):
+        assert token_for(client, "a@example.com", WRONG).status_code == 401
+    refused = token_for(client, "a@example.com", PASSWORD)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > WINDOW_SECONDS
 
 
 @pytest.mark.redis
-def test_with_redis_every_process_shares_the_counts(tmp_path, migrated_sqlite):
+def test_with_redis_every_process_shares_the_counts(app_with):
     """Counts live in Redis (under the app's cache prefix): a worker started later, or
     another host, refuses the same account."""
-    import shutil
-
     import redis
 
     from tests.support.services import REDIS_URL, port_open, require
 
     require("Redis", port_open("127.0.0.1", 6379))
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
     prefix = f"t{uuid.uuid4().hex[:8]}:"
-    first = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
+    first = app_with(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
     try:
         add_user(first, "a@example.com")
         for _ in range(5):
             assert token_for(first.test_client(), "a@example.com", WRONG).status_code == 401
         assert redis.Redis.from_url(REDIS_URL).keys(f"LIMITS:{prefix}*")
-        second = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
-        try:
-            assert_too_many_json(token_for(second.test_client(), "a@example.com", PASSWORD))
-        finally:
-            second.extensions["flags"].close()
+        second = app_with(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
+        assert_too_many_json(token_for(second.test_client(), "a@example.com", PASSWORD))
     finally:
-        first.extensions["flags"].close()
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"LIMITS:{prefix}*"):
             client.delete(key)
 
 
-def test_with_redis_down_limits_still_hold_in_memory(tmp_path, migrated_sqlite):
+def test_with_redis_down_limits_still_hold_in_memory(app_with):
     """Redis unreachable: sign-in keeps working (no 500) and the limits still count, in this
     process's memory, until Redis is back."""
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
-    try:
-        add_user(app, "a@example.com")
-        client = app.test_client()
-        for _ in range(5):
-            assert token_for(client, "a@example.com", WRONG).status_code == 401
-        assert_too_many_json(token_for(client, "a@example.com", PASSWORD))
-    finally:
-        app.extensions["flags"].close()
+    app = app_with(REDIS_URL="redis://127.0.0.1:1/0")
+    add_user(app, "a@example.com")
+    client = app.test_client()
+    for _ in range(5):
+        assert token_for(client, "a@example.com", WRONG).status_code == 401
+    assert_too_many_json(token_for(client, "a@example.com", PASSWORD))

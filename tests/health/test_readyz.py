@@ -15,23 +15,18 @@ def test_readyz_reports_database_and_cache(client):
 
 
 @pytest.mark.parametrize("cache", ["file", pytest.param("redis", marks=pytest.mark.redis)])
-def test_concurrent_probes_do_not_fail_each_other(request, tmp_path, migrated_sqlite, cache):
-    import shutil
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
+def test_concurrent_probes_do_not_fail_each_other(request, cache, app_with):
     overrides = {}
     if cache == "redis":
         overrides["REDIS_URL"] = request.getfixturevalue("private_redis").url
-    app = make_app(tmp_path, **overrides)
-    try:
-        def probe(_):
-            return app.test_client().get("/readyz").status_code
+    app = app_with(**overrides)
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            statuses = list(pool.map(probe, range(PROBES)))
-        assert statuses.count(200) == PROBES, f"{PROBES - statuses.count(200)} false failures"
-    finally:
-        app.extensions["flags"].close()
+    def probe(_):
+        return app.test_client().get("/readyz").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(probe, range(PROBES)))
+    assert statuses.count(200) == PROBES, f"{PROBES - statuses.count(200)} false failures"
 
 
 def test_readyz_prints_no_error_text(tmp_path):

@@ -185,23 +185,15 @@ def test_mapping_override_is_remembered_for_the_same_layout(app, erin):
     assert second["mapping"]["description"] == "Memo"
 
 
-def test_too_large_file_is_413_and_writes_nothing(tmp_path, migrated_sqlite):
-    import shutil
-
-    from tests.conftest import make_app
-
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    small = make_app(tmp_path, MAX_CONTENT_LENGTH=2048)
-    try:
-        add_user(small, "erin@example.com")
-        client = login(small.test_client(), "erin@example.com")
-        big = b"Date,Description,Amount\n" + b"2024-03-01,Coffee,-3.50\n" * 500
-        response = upload(client, big)
-        assert response.status_code == 413
-        assert response.json["error"]["code"] == "payload_too_large"
-        assert ledger(small)["count"] == 0
-    finally:
-        small.extensions["flags"].close()
+def test_too_large_file_is_413_and_writes_nothing(app_with):
+    small = app_with(MAX_CONTENT_LENGTH=2048)
+    add_user(small, "erin@example.com")
+    client = login(small.test_client(), "erin@example.com")
+    big = b"Date,Description,Amount\n" + b"2024-03-01,Coffee,-3.50\n" * 500
+    response = upload(client, big)
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+    assert ledger(small)["count"] == 0
 
 
 def test_a_crash_mid_import_leaves_nothing(app, erin, monkeypatch):

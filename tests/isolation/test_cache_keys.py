@@ -133,27 +133,22 @@ def test_legacy_keys_are_listed_and_purged_on_the_file_cache(app, people):
 
 
 @pytest.fixture
-def shared_redis_app(tmp_path, migrated_sqlite):
+def shared_redis_app(app_with):
     """An app on the shared Redis under a key prefix of its own; its keys go afterwards."""
-    import shutil
     import uuid
 
     from finance_app.extensions import cache
-    from tests.conftest import make_app
+    from finance_app.isolation.cache_keys import iter_cache_keys
     from tests.support.services import REDIS_URL, port_open, require
 
     require("Redis", port_open("127.0.0.1", 6379))
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
+    app = app_with(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"t{uuid.uuid4().hex[:8]}:")
     assert app.config["CACHE_TYPE"] == REDIS_CACHE_TYPE
     yield app
     with app.app_context():
-        from finance_app.isolation.cache_keys import iter_cache_keys
-
         keys = list(iter_cache_keys())
         if keys:
             cache.delete_many(*keys)
-    app.extensions["flags"].close()
 
 
 @pytest.mark.redis

@@ -5,7 +5,6 @@ environment and a restart).
 Each test runs two apps on one database: the second stands in for another worker or host,
 which only learns of the lock through its background reads (FLAG_REFRESH_SECONDS = 1).
 """
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -67,16 +66,11 @@ def lock_through_the_dashboard_then_lift_from_the_command_line(app, other):
     ]
 
 
-def test_lock_on_the_embedded_backend(tmp_path, migrated_sqlite):
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, FLAG_REFRESH_SECONDS=REFRESH_SECONDS)
-    other = make_app(tmp_path, FLAG_REFRESH_SECONDS=REFRESH_SECONDS)
-    try:
-        set_isolation(app, ["staff"])
-        lock_through_the_dashboard_then_lift_from_the_command_line(app, other)
-    finally:
-        for each in (app, other):
-            each.extensions["flags"].close()
+def test_lock_on_the_embedded_backend(app_with):
+    app = app_with(FLAG_REFRESH_SECONDS=REFRESH_SECONDS)
+    other = app_with(FLAG_REFRESH_SECONDS=REFRESH_SECONDS)  # another host, same database
+    set_isolation(app, ["staff"])
+    lock_through_the_dashboard_then_lift_from_the_command_line(app, other)
 
 
 @pytest.mark.unleash

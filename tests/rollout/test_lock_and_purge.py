@@ -43,15 +43,11 @@ def test_the_lock_takes_on_or_off(app, runner, args):
         assert lock_sources() == {"override": False, "flag": False, "config": False}
 
 
-def test_the_setting_keeps_the_lock_on_whatever_the_flag(tmp_path, migrated_sqlite):
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, EMERGENCY_DATA_LOCK=True)
-    try:
-        result = app.test_cli_runner().invoke(args=["isolation", "lock", "off"])
-        assert result.exit_code == 0
-        assert "EMERGENCY_DATA_LOCK is set in this environment" in result.output
-    finally:
-        app.extensions["flags"].close()
+def test_the_setting_keeps_the_lock_on_whatever_the_flag(app_with):
+    app = app_with(EMERGENCY_DATA_LOCK=True)
+    result = app.test_cli_runner().invoke(args=["isolation", "lock", "off"])
+    assert result.exit_code == 0
+    assert "EMERGENCY_DATA_LOCK is set in this environment" in result.output
 
 
 LEGACY_KEYS = {"summary:2024-11", "trends:12", "merchants:top"}
@@ -133,13 +129,9 @@ def test_purge_legacy_on_redis_scans_and_keeps_everything_else(tmp_path, migrate
             each.extensions["flags"].close()
 
 
-def test_purge_says_so_when_the_cache_is_unreachable(tmp_path, migrated_sqlite):
-    shutil.copy(migrated_sqlite, tmp_path / "app.db")
-    app = make_app(tmp_path, REDIS_URL="redis://127.0.0.1:1/0")
-    try:
-        result = app.test_cli_runner().invoke(args=["cache", "purge-legacy"])
-        assert result.exit_code == 1
-        assert "The cache could not be purged" in result.output
-        assert "Traceback" not in result.output
-    finally:
-        app.extensions["flags"].close()
+def test_purge_says_so_when_the_cache_is_unreachable(app_with):
+    app = app_with(REDIS_URL="redis://127.0.0.1:1/0")
+    result = app.test_cli_runner().invoke(args=["cache", "purge-legacy"])
+    assert result.exit_code == 1
+    assert "The cache could not be purged" in result.output
+    assert "Traceback" not in result.output
