@@ -25,8 +25,6 @@ read there; other processes follow within the bound above.
 Only Redis is shared and restorable this way; the on-host file cache keeps no epoch.
 """
 import logging
-import os
-import threading
 import time
 import uuid
 import weakref
@@ -37,6 +35,7 @@ from sqlalchemy import select, update
 from .. import cache_backend
 from ..extensions import db
 from ..models import CacheState
+from .per_process import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +50,16 @@ class CacheEpoch:
     def __init__(self, app):
         self._app = weakref.ref(app)  # the watcher must not keep a discarded app alive
         self.base = app.config.get("CACHE_KEY_PREFIX") or ""
-        self.interval = app.config["FLAG_REFRESH_SECONDS"]
         self.epoch = None
-        self._pid = None
-        self._lock = threading.Lock()
+        self._background = PerProcess("cache-epoch", app.config["FLAG_REFRESH_SECONDS"])
 
     def key_prefix(self):
         """The backend's key prefix (cachelib calls it for every key)."""
-        if self._pid != os.getpid():  # first use in this process (after a fork too)
-            with self._lock:
-                if self._pid != os.getpid():
-                    self.epoch = self._read_epoch()
-                    self._pid = os.getpid()
-                    threading.Thread(target=self._watch, name="cache-epoch",
-                                     daemon=True).start()
+        self._background.ensure_started(start=self._load_epoch, tick=self._tick)
         return f"{self.base}{self.epoch}:"
+
+    def _load_epoch(self):
+        self.epoch = self._read_epoch()
 
     def _read_epoch(self):
         try:
@@ -81,17 +75,15 @@ class CacheEpoch:
         with app.app_context(), db.engine.connect() as conn:
             return conn.execute(select(CacheState.epoch, CacheState.seq)).one()
 
-    def _watch(self):
-        while True:
-            time.sleep(self.interval)
-            if self._app() is None:  # the app was discarded (tests make many)
-                return
-            try:
-                self.check()
-            except cache_backend.CacheUnavailable:
-                pass  # the backend logged the outage; the next tick tries again
-            except Exception as exc:  # the next tick tries again
-                log.warning("cache epoch check failed: %s", exc)
+    def _tick(self):
+        if self._app() is None:  # the app was discarded (tests make many)
+            return
+        try:
+            self.check()
+        except cache_backend.CacheUnavailable:
+            pass  # the backend logged the outage; the next tick tries again
+        except Exception as exc:  # the next tick tries again
+            log.warning("cache epoch check failed: %s", exc)
 
     def check(self):
         """One comparison (the watcher's tick); returns True when it moved the epoch. Raises

@@ -16,14 +16,12 @@ first read succeeds, the override is off: a process that cannot read the databas
 no data anyway).
 """
 import logging
-import os
-import threading
-import weakref
 
 from sqlalchemy import inspect, select
 
 from ..extensions import db
 from ..models import AppSetting
+from .per_process import PerProcess
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +53,12 @@ class LockOverride:
 
     def __init__(self, engine, interval_seconds):
         self._engine = engine
-        self._interval = interval_seconds
         self._engaged = False
-        self._pid = None
-        self._stopped = threading.Event()
-        self._start_lock = threading.Lock()
         self._failing = False
+        self._background = PerProcess("lock-override", interval_seconds)
 
     def engaged(self):
-        if self._pid != os.getpid():  # first use in this process (after a fork too)
-            with self._start_lock:
-                if self._pid != os.getpid():
-                    self.reload()
-                    self._stopped = threading.Event()
-                    threading.Thread(target=_watch, name="lock-override", daemon=True,
-                                     args=(weakref.ref(self), self._stopped,
-                                           self._interval)).start()
-                    self._pid = os.getpid()
+        self._background.ensure_started(start=self.reload, tick=self.reload)
         return self._engaged
 
     def reload(self):
@@ -89,15 +76,4 @@ class LockOverride:
 
     def close(self):
         """Stop this process's background reads (the next `engaged()` starts them again)."""
-        self._stopped.set()
-        self._pid = None
-
-
-def _watch(override_ref, stopped, interval):
-    # Holds the override weakly: a discarded app (tests make many) ends its thread.
-    while not stopped.wait(interval):
-        override = override_ref()
-        if override is None:
-            return
-        override.reload()
-        del override
+        self._background.stop()
