@@ -74,6 +74,10 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # An upload previewed but never confirmed is removed after this long.
     IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))
+    # Where those uploads wait (unset: `uploads` in the instance folder). The confirm request
+    # must find the file its preview saved: hosts behind one load balancer share this folder,
+    # or the balancer keeps each browser's import on one host.
+    IMPORT_PREVIEW_DIR = os.environ.get("IMPORT_PREVIEW_DIR")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
