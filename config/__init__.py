@@ -79,6 +79,11 @@ class BaseConfig:
     # or the balancer keeps each browser's import on one host.
     IMPORT_PREVIEW_DIR = os.environ.get("IMPORT_PREVIEW_DIR")
 
+    # How many proxies (load balancers) in front of the app each add the client to
+    # X-Forwarded-For and the scheme to X-Forwarded-Proto. 0: none, the connection's address
+    # is the client's (the rate limits count per client address).
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
