@@ -74,6 +74,15 @@ class BaseConfig:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # An upload previewed but never confirmed is removed after this long.
     IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))
+    # Where those uploads wait (unset: `uploads` in the instance folder). The confirm request
+    # must find the file its preview saved: hosts behind one load balancer share this folder,
+    # or the balancer keeps each browser's import on one host.
+    IMPORT_PREVIEW_DIR = os.environ.get("IMPORT_PREVIEW_DIR")
+
+    # How many proxies (load balancers) in front of the app each add the client to
+    # X-Forwarded-For and the scheme to X-Forwarded-Proto. 0: none, the connection's address
+    # is the client's (the rate limits count per client address).
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import get_config
 
@@ -18,6 +19,7 @@ def create_app(config=None, **overrides):
     app.config.from_object(config_class)
     app.config.update(overrides)
     _check_config(app)
+    _behind_proxies(app)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app.config.update(_cache_settings(app.config))
     app.config.update(_rate_limit_settings(app.config))
@@ -136,6 +138,17 @@ def _check_config(app):
             f"least {MIN_SECRET_KEY_LENGTH} characters, not the development one (e.g. the output "
             "of `python -c 'import secrets; print(secrets.token_hex(32))'`). It signs the "
             "session cookies: anyone who knows it can sign in as any user.")
+
+
+def _behind_proxies(app):
+    """Behind a load balancer the connection comes from the balancer: the client's address
+    (what the rate limits count per address) and scheme (https, which the CSRF check's
+    Referer rule applies to) are the ones the balancer adds to X-Forwarded-For and
+    X-Forwarded-Proto. Only the last TRUSTED_PROXY_HOPS values are read, the ones the app's
+    own proxies added: a client's own header cannot pose as another address."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _cache_settings(config):

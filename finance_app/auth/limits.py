@@ -10,8 +10,9 @@ once a bucket is full even the right password waits, which is what stops guessin
 sign-up counts, per address and per email. A request over a limit is refused before any
 password is hashed: 429 with Retry-After, the JSON error shape on /api/, a page on the web.
 
-The client address is the connection's (`request.remote_addr`): behind a reverse proxy,
-have it pass the client's address on (e.g. werkzeug's ProxyFix), or every client shares one.
+The client address is the connection's (`request.remote_addr`): behind load balancers, set
+TRUSTED_PROXY_HOPS (the app then reads the address they add to X-Forwarded-For), or every
+client shares the balancer's.
 """
 import math
 import time

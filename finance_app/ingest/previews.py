@@ -1,6 +1,8 @@
-"""Uploads waiting between preview and confirm, kept as files in the instance folder, named
-by their owner and a random token that only the uploading session knows; their expiry (a
-preview never confirmed is removed after IMPORT_PREVIEW_MAX_AGE_HOURS, by the next upload or
+"""Uploads waiting between preview and confirm, kept as files named by their owner and a
+random token that only the uploading session knows, in IMPORT_PREVIEW_DIR (the instance
+folder's `uploads` unless set: hosts behind one load balancer set one folder they share, so a
+confirm answered by another host than its preview finds the file); their expiry (a preview
+never confirmed is removed after IMPORT_PREVIEW_MAX_AGE_HOURS, by the next upload or
 `flask ingest expire-previews`); and their removal when the owner's account is deleted."""
 import time
 from pathlib import Path
@@ -9,7 +11,7 @@ from ..auth.signals import account_deleted
 
 
 def upload_dir(app):
-    return Path(app.config["INSTANCE_DIR"]) / "uploads"
+    return Path(app.config["IMPORT_PREVIEW_DIR"] or Path(app.config["INSTANCE_DIR"]) / "uploads")
 
 
 def preview_path(app, user_id, token):

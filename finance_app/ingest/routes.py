@@ -84,7 +84,7 @@ def api_undo(batch_id):
 
 
 # --- web: upload → preview → confirm ----------------------------------------------------------
-# The upload is kept in the instance folder between preview and confirm (see `previews`),
+# The upload is kept in IMPORT_PREVIEW_DIR between preview and confirm (see `previews`),
 # for IMPORT_PREVIEW_MAX_AGE_HOURS at most.
 
 def _preview_path(token):

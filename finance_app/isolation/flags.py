@@ -6,8 +6,10 @@
   process and host sharing the database sees a change within that interval and no request
   ever queries the database for a flag.
 - Remote (`UNLEASH_URL`): the SDK polls a real Unleash server with a backend token; changes go
-  through Unleash's Admin API with UNLEASH_ADMIN_TOKEN. Last-known definitions persist in a
-  FileCache under the instance folder and are served from the first request after a restart.
+  through Unleash's Admin API with UNLEASH_ADMIN_TOKEN. A new process waits for its first
+  poll (FLAG_STARTUP_TIMEOUT_SECONDS at most) before it evaluates; last-known definitions
+  persist in a FileCache under the instance folder and serve a restarted process whose first
+  poll failed or is late.
 
 Either way an unknown USE_USER_ISOLATION evaluates to ON (fail closed), and the client is
 created lazily in the process that uses it (after a gunicorn fork). The SDK is used through
@@ -258,7 +260,11 @@ class RemoteBackend:
             self.sync.failed(f"Unleash answered a poll with HTTP {status}")
 
     def start(self, client):
-        # The first poll runs in the background: start-up never waits on the flag server.
+        # The first poll runs in the background, and this process waits for it no longer
+        # than FLAG_STARTUP_TIMEOUT_SECONDS: start-up never waits longer on the flag server,
+        # yet a process just started (a new worker, a host joining the load balancer)
+        # answers its first requests on what the server serves, not on the unknown-flag
+        # defaults or on last-known definitions older than the server's.
         started = self._started = threading.Event()
 
         def initialise():
@@ -270,6 +276,7 @@ class RemoteBackend:
                 started.set()
 
         threading.Thread(target=initialise, name="unleash-init", daemon=True).start()
+        started.wait(self.timeout)
 
     def refresh(self, client, wait_seconds=None, expect=None):
         """Fetch now; with `expect` (a definition just written), until the server serves it.

@@ -134,7 +134,7 @@ class ReadThroughCache(BaseCache):
 
 class PersistentCache(FileCache):
     """The SDK's file cache: the last definitions fetched stay on disk and bootstrap the
-    next client (after a restart, from its first evaluation, before its first poll). Every
+    next client (after a restart, when its first poll fails or is late). Every
     features payload the SDK loads also goes to `on_payload`."""
 
     def __init__(self, name, directory, on_payload):
