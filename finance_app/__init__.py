@@ -67,9 +67,9 @@ def create_app(config=None, **overrides):
     from .explain.routes import api_bp as explain_api_bp
     from .explain.routes import bp as explain_bp
     from .health.routes import bp as health_bp
-    from .observability.routes import bp as observability_bp
     from .ingest.routes import api_bp as ingest_api_bp
     from .ingest.routes import bp as ingest_bp
+    from .observability.routes import bp as observability_bp
     from .openapi import bp as openapi_bp
     from .suggest.routes import api_bp as suggest_api_bp
     from .suggest.routes import bp as suggest_bp

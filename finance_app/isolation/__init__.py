@@ -10,7 +10,8 @@ from .scoping import IsolationViolation, owned_or_404, scope, unscoped
 from .sessions import sign_in, sign_out
 
 __all__ = [
-    "ADMIN", "AUTH", "DATA", "MONITORING", "PUBLIC", "Principal", "IsolationViolation", "access", "cached",
+    "ADMIN", "AUTH", "DATA", "MONITORING", "PUBLIC", "Principal", "IsolationViolation",
+    "access", "cached",
     "current_principal", "data_lock_engaged", "flag_service", "forget_principal",
     "init_access", "invalidate_after_write", "isolation_on", "ns_key", "owned_or_404", "scope",
     "sign_in",
