@@ -38,7 +38,9 @@ class BaseConfig:
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_INSTANCE_DIR / 'finance.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A failing statement's error (logged) names its SQL, never its parameters: those are
+    # bank data (descriptions, amounts, merchants).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     # Cache: Redis when REDIS_URL is set, otherwise a file-system cache that every worker
     # process on this host shares (a per-process cache could not be invalidated by a write

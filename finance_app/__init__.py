@@ -28,6 +28,10 @@ def create_app(config=None, **overrides):
     app.extensions["cache_epoch"] = install_cache_epoch(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from .observability import init_observability
+
+    # First of all hooks: the request line and the response metrics cover every other one.
+    init_observability(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
@@ -67,6 +71,7 @@ def create_app(config=None, **overrides):
     from .health.routes import bp as health_bp
     from .ingest.routes import api_bp as ingest_api_bp
     from .ingest.routes import bp as ingest_bp
+    from .observability.routes import bp as observability_bp
     from .openapi import bp as openapi_bp
     from .suggest.routes import api_bp as suggest_api_bp
     from .suggest.routes import bp as suggest_bp
@@ -76,7 +81,7 @@ def create_app(config=None, **overrides):
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
-                      admin_bp, admin_api_bp):
+                      admin_bp, admin_api_bp, observability_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

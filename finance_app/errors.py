@@ -1,8 +1,10 @@
 """One error shape: `{"error": {"code", "message"}}` for /api/, a plain page for the web.
 
 Raise `AppError(status, code, message, **details)` (or any werkzeug HTTPException) anywhere;
-the handlers here render it. The database unreachable is a 503 with Retry-After. Unexpected
-exceptions become a 500 in the same shape, logged.
+the handlers here render it. The database unreachable is a 503 with Retry-After. A statement
+PostgreSQL refused for want of privilege — a row-level security policy, the second wall
+behind `scope()` — is the 404 of a row that is not yours, counted. Unexpected exceptions
+become a 500 in the same shape, logged.
 """
 import logging
 
@@ -10,6 +12,9 @@ from flask import jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sqlalchemy_errors
 from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,9 @@ DATABASE_UNAVAILABLE_ERRORS = (sqlalchemy_errors.OperationalError,
 DATABASE_UNAVAILABLE_MESSAGE = ("The database is unavailable right now. Nothing was changed; "
                                 "please try again in a moment.")
 RETRY_AFTER_SECONDS = 15
+# PostgreSQL's SQLSTATE insufficient_privilege: what a write refused by a row-level security
+# policy raises (a read the policy hides simply finds nothing).
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class AppError(HTTPException):
@@ -109,6 +117,19 @@ def register_error_handlers(app):
 
     for error in DATABASE_UNAVAILABLE_ERRORS:
         app.register_error_handler(error, handle_database_unavailable)
+
+    @app.errorhandler(sqlalchemy_errors.ProgrammingError)
+    def handle_policy_refusal(exc):
+        if getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            return handle_unexpected(exc)
+        from .isolation.principal import loaded_principal  # the core imports this module
+
+        db.session.rollback()
+        # The driver's own words name the table and the policy; the statement is not logged.
+        log.error("the database refused a statement at %s: %s", request.endpoint,
+                  getattr(getattr(exc.orig, "diag", None), "message_primary", None))
+        metrics.policy_refused(loaded_principal(), request.endpoint)
+        return error_response(404, CODES[404], MESSAGES[404])
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc):

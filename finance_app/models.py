@@ -275,3 +275,16 @@ class AppSetting(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class MetricSample(db.Model):
+    """Events of one kind (a denial, a refusal, an error: observability/metrics.py) for one
+    cohort in one minute (UTC), added up over every process and host: the flag dashboard's
+    last hour. Rows older than a day are pruned."""
+
+    __tablename__ = "metric_samples"
+
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    cohort: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -1,10 +1,11 @@
 """What the dashboard shows, read back from the flag backend on every view (so a change made
 in Unleash's own UI shows up here): the isolation state, the lock, the backend and its
-health, every cohort with its users and preflight verdict, the cohort sign-ups join, and the
-audit log."""
+health, every cohort with its users and preflight verdict, the last hour of denials,
+refusals and errors per cohort, the cohort sign-ups join, and the audit log."""
 from ..isolation import flag_service
 from ..isolation.decision import lock_sources
 from ..isolation.flags import FlagServiceError
+from ..observability.samples import last_hour
 from . import audit, cohorts, preflight, settings
 from .changes import lock_held
 from .schema import admin_tables_ready
@@ -41,6 +42,7 @@ def dashboard(audit_limit=100):
         "overview": overview, "cohorts": rows, "migration_pending": not admin_tables_ready(),
         "known_cohorts": sorted(cohorts.known_cohorts()), "signup": signup_overview(overview),
         "rollout_preflight": preflight.run(None, facts=facts, state=overview).to_json(facts),
+        "last_hour": last_hour(),
         "events": [audit.to_json(event, reverted_by)
                    for event, reverted_by in audit.newest(audit_limit)],
     }

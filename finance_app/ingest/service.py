@@ -18,6 +18,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..isolation import current_principal, invalidate_after_write, scope
 from ..models import ImportBatch, ImportMapping, Transaction, utcnow
+from ..observability import metrics
 from . import parsing
 
 CHUNK_ROWS = 1000
@@ -184,6 +185,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
     except BaseException:
         db.session.rollback()
         raise
+    # Bad lines get this far only when the user chose to skip them.
+    metrics.import_committed(result.imported, result.duplicates, skipped=result.error_count)
     if batch is not None:
         invalidate_after_write([user_id])
         _refresh_planner_statistics(result.imported)

@@ -20,6 +20,7 @@ from flask import current_app
 
 from .. import cache_backend
 from ..extensions import cache
+from ..observability import metrics
 from .cache_epoch import invalidate
 from .decision import isolation_on, visibility_rule
 from .keys import DATA_KEY_KINDS, LEGACY_NAMESPACE, generation_key, is_legacy_data_key, user_namespace
@@ -81,7 +82,9 @@ def cached(key, build, timeout=None):
     # Personal rows do not depend on who else is isolated; the shared ledger does.
     rule = "" if _personal() else visibility_rule().digest
     generation, entry = cache.get_many(generation_k, full_key)
-    if entry is not None and generation is not None and entry[:2] == (generation, rule):
+    hit = entry is not None and generation is not None and entry[:2] == (generation, rule)
+    metrics.cache_looked_up(key.split(":", 1)[0], hit)
+    if hit:
         return entry[2]
     if generation is None:
         generation = uuid.uuid4().hex

@@ -8,6 +8,7 @@ request.
 """
 from flask import current_app, g
 
+from ..observability import metrics
 from .lock_override import stored_override
 from .principal import current_principal
 
@@ -23,6 +24,7 @@ def isolation_on():
             True if principal is None
             else flag_service().isolation_for(principal.id, principal.cohort)
         )
+        metrics.decided(principal, g.isolation_on)
     return g.isolation_on
 
 

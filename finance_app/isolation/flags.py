@@ -131,10 +131,14 @@ class SyncRecord:
     def failed(self, error):
         self.error = str(error)
 
+    def seconds_without_load(self):
+        """Since the last successful load, or since the record started if none has been."""
+        return (_now() - (self.last or self.started)).total_seconds()
+
     def report(self):
         """last_sync, its age, whether it is overdue, the process, and the problem if any."""
         now = _now()
-        overdue = (now - (self.last or self.started)).total_seconds() > self.patience
+        overdue = self.seconds_without_load() > self.patience
         problem = self.error
         if overdue:
             since = _iso(self.last) or "this process started"
@@ -565,6 +569,15 @@ class FlagService:
         """The backend's health and this process's last successful load of definitions."""
         self.client  # noqa: B018 - the client keeps the record of its loads
         return self.backend.health()
+
+    def definitions_age_seconds(self):
+        """How old the definitions this process evaluates are: seconds since its last
+        successful load (since its client started, if none has been); None while this
+        process has no client (it is not created for this: a background metric must not
+        start the SDK in a process that serves no request)."""
+        if self._client is None or self._pid != os.getpid():
+            return None
+        return self.backend.sync.seconds_without_load()
 
     def refresh(self, wait_seconds=None, expect=None):
         """Make this process evaluate on the newest definitions now, not at the next poll.

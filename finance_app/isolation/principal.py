@@ -17,7 +17,7 @@ import hashlib
 from dataclasses import asdict, dataclass, fields
 from datetime import timezone
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_login import UserMixin, current_user, login_fresh
 from sqlalchemy import select
 
@@ -61,6 +61,13 @@ def hash_secret(secret):
 def current_principal():
     """The signed-in principal of this request, or None (Flask-Login loads it once a request)."""
     return getattr(current_user, "principal", None)
+
+
+def loaded_principal():
+    """The principal if this request has loaded it already, else None, without loading it:
+    that asks the cache or the database, which a static file should not cost, nor a page
+    saying the database is down. (Flask-Login keeps the user it loaded on `g`.)"""
+    return getattr(g.get("_login_user"), "principal", None)
 
 
 def current_session_id():

@@ -27,6 +27,7 @@ from sqlalchemy.sql.util import find_tables
 from ..errors import AppError
 from ..extensions import db
 from ..models import GuardEvent, Owned, User, utcnow
+from ..observability import metrics
 from .decision import isolation_on, visibility_rule
 from .escape import unscoped, unscoped_reason
 from .principal import current_principal
@@ -133,6 +134,7 @@ def _refuse(tables):
     principal = current_principal()
     message = f"unscoped query on owned table(s) {tables} at {request.endpoint}"
     _count_refusal(principal.id if principal else None, tables)
+    metrics.guard_refused(principal, request.endpoint)
     log.error("isolation guard: %s", message)
     if current_app.config["ISOLATION_GUARD_MODE"] == "raise":
         raise IsolationViolation(message)

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from ..isolation.cache_keys import invalidate_namespaces
 from ..models import normalise_email
+from ..observability import metrics
 from . import schema
 
 log = logging.getLogger(__name__)
@@ -358,8 +359,9 @@ def _ledger_count(conn, max_id):
 # --- running it ---------------------------------------------------------------------------
 
 def run(plan, batch_size=DEFAULT_BATCH_SIZE, on_batch=lambda assigned: None):
-    """Apply the plan; `on_batch(n)` after each committed batch of transactions. A stop
-    (KeyboardInterrupt, a lost connection) rolls back only the batch in flight."""
+    """Apply the plan; `on_batch(n)` after each committed batch of transactions (and the
+    backfill metrics: rows assigned, rows to go). A stop (KeyboardInterrupt, a lost
+    connection) rolls back only the batch in flight."""
     if plan.problems:
         raise BackfillError("the plan has problems; nothing was changed")
     engine = schema.engine()
@@ -370,6 +372,8 @@ def run(plan, batch_size=DEFAULT_BATCH_SIZE, on_batch=lambda assigned: None):
             # planner reads the whole `user_id IS NULL` index for every batch instead of
             # walking the id range, and the backfill slows down as it goes.
             conn.exec_driver_sql("ANALYZE transactions")
+    remaining = plan.transactions_to_assign
+    metrics.backfill_progress(0, remaining)
     if plan.null_id_range is not None:
         order = sorted(plan.transaction_owners)
         low, high = plan.null_id_range
@@ -378,6 +382,8 @@ def run(plan, batch_size=DEFAULT_BATCH_SIZE, on_batch=lambda assigned: None):
             explicit = order[bisect_left(order, start):bisect_left(order, stop)]
             with engine.begin() as conn:
                 assigned = _assign_range(conn, plan, start, stop, explicit)
+            remaining -= assigned
+            metrics.backfill_progress(assigned, remaining)
             on_batch(assigned)
     _invalidate_cached_data(plan.owner_ids)
 

@@ -31,7 +31,7 @@ matrix gets carries the privacy headers.
 from dataclasses import dataclass, field
 from typing import Callable
 
-from finance_app.isolation import ADMIN, AUTH, DATA, PUBLIC
+from finance_app.isolation import ADMIN, AUTH, DATA, MONITORING, PUBLIC
 from tests.charts import ledger as ref
 
 ROUTE_KINDS = {
@@ -79,6 +79,8 @@ ROUTE_KINDS = {
     "agent_api.api_tools": PUBLIC,
     "agent_api.api_run_tool": DATA,
     "openapi.openapi_document": PUBLIC,
+    # Prometheus metrics: admins and callers on this host (404 for everyone else).
+    "observability.scrape": MONITORING,
     # The flag dashboard: admins only (404 for everyone else), aggregates and user lists.
     "admin.flags": ADMIN,
     "admin.create_cohort": ADMIN,

@@ -1,5 +1,7 @@
 """The core stays a clean core: dependencies inside `isolation/` run one way (no cycles, not
-even through imports deferred into functions), and nothing in it imports a feature package."""
+even through imports deferred into functions), and nothing in it imports a feature package.
+It counts what it decides through `observability/metrics.py` only, a leaf that imports
+nothing of the app."""
 import ast
 from pathlib import Path
 
@@ -8,7 +10,8 @@ import finance_app
 PACKAGE = Path(finance_app.__file__).parent
 CORE = PACKAGE / "isolation"
 FEATURES = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()
-            and p.name != "isolation"}
+            and p.name not in ("isolation", "observability")}
+METRICS = PACKAGE / "observability" / "metrics.py"
 
 
 def imports_of(path):
@@ -63,3 +66,25 @@ def test_leaf_modules_depend_on_nothing_in_the_core():
     graph = core_graph()
     for leaf in ("keys", "escape"):
         assert not graph[leaf], f"{leaf}.py imports {sorted(graph[leaf])} of the core"
+
+
+def observability_imports(path):
+    """The modules of observability/ that `path` imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            module = (node.module or "").removeprefix("finance_app.")
+            if node.level in (0, 2) and module == "observability":
+                found.update(a.name for a in node.names)
+            elif node.level in (0, 2) and module.startswith("observability."):
+                found.add(module.split(".")[1])
+    return found
+
+
+def test_the_core_counts_through_the_metrics_leaf_only():
+    used = set().union(*(observability_imports(path) for path in CORE.glob("*.py")))
+    assert used == {"metrics"}
+    tree = ast.parse(METRICS.read_text())
+    app_imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   and (node.level or (node.module or "").startswith("finance_app"))]
+    assert not app_imports, "observability/metrics.py must import nothing of the app"
