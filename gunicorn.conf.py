@@ -11,6 +11,10 @@ variable each worker keeps its own metrics and a scrape sees only the worker ans
 import os
 from pathlib import Path
 
+# gunicorn's control socket is not used here, and its default path ($HOME/.gunicorn) is one
+# per user: several servers on one machine (hosts side by side, tests) would fight over it.
+control_socket_disable = True
+
 # The files prometheus_client writes: `<type>_<pid>.db`, `gauge_<mode>_<pid>.db`.
 METRIC_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
 

@@ -64,7 +64,7 @@ class Gunicorn:
         assert self.process.poll() is None, self.log.read_text()
         try:
             return requests.get(f"{self.url}/healthz", timeout=2).ok
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting
             return False
 
     def scrape(self):
