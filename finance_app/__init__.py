@@ -44,8 +44,11 @@ def create_app(config=None, **overrides):
     from .isolation import init_access
     from .isolation.flags import make_flag_service
 
+    from .isolation.db_wall import install as install_db_wall
+
     with app.app_context():
         app.extensions["flags"] = make_flag_service(app, db.engine)
+        install_db_wall(db.engine)
     init_access(app)
     from .bounds import init_bounds
 

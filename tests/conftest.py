@@ -97,6 +97,13 @@ def app_on_fresh_database(tmp_path, backend, migrate=True, **overrides):
             drop()
 
 
+@pytest.fixture
+def postgres_app(tmp_path):
+    """An app on a new PostgreSQL database migrated to head (dropped afterwards)."""
+    with app_on_fresh_database(tmp_path, "postgres") as app:
+        yield app
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory):
     folder = tmp_path_factory.mktemp("template")

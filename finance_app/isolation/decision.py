@@ -20,12 +20,22 @@ def flag_service():
 def isolation_on():
     if "isolation_on" not in g:
         principal = current_principal()
-        g.isolation_on = (
-            True if principal is None
-            else flag_service().isolation_for(principal.id, principal.cohort)
-        )
-        metrics.decided(principal, g.isolation_on)
+        g.deciding_isolation = True
+        try:
+            decision = (True if principal is None
+                        else flag_service().isolation_for(principal.id, principal.cohort))
+        finally:
+            g.pop("deciding_isolation")
+        g.isolation_on = decision
+        metrics.decided(principal, decision)
     return g.isolation_on
+
+
+def deciding_isolation():
+    """Whether this request is making its decision right now: the flag client's first use
+    in a process reads the definitions from the database, and those statements must not ask
+    for the decision they are part of (db_wall.py)."""
+    return g.get("deciding_isolation", False)
 
 
 def visibility_rule():

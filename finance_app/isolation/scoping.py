@@ -93,6 +93,11 @@ def on_behalf_of(user_id):
         _acting_for.reset(token)
 
 
+def acting_for():
+    """The user `on_behalf_of` names, or None."""
+    return _acting_for.get()
+
+
 def owned_or_404(model, row_id):
     """The row with this id if this request may see it; otherwise 404, never 403, so that
     another user's ids cannot be probed for existence."""
@@ -163,7 +168,7 @@ def _stamp_owner(session, flush_context, instances):
         if isinstance(obj, Owned):
             if owner_id is None:
                 principal = current_principal()
-                owner_id = _acting_for.get() or (principal.id if principal else None)
+                owner_id = acting_for() or (principal.id if principal else None)
             if owner_id is None:
                 raise IsolationViolation("an owned row cannot be created without a signed-in user")
             if obj.user_id is None:

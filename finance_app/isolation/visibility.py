@@ -69,13 +69,16 @@ class Condition:
         value = user.cohort if self.field == COHORT_FIELD else str(user.id)
         return (value in self.values) != self.negated
 
-    def sql(self, users):
+    def sql_values(self):
+        """The values as SQL compares them: cohorts as they are, user ids as integers (a
+        value that is no id matches nobody)."""
         if self.field == COHORT_FIELD:
-            column, values = users.c.cohort, sorted(self.values)
-        else:
-            column = users.c.id
-            values = sorted(int(v) for v in self.values if v.isdigit())
-        condition = column.in_(values)
+            return sorted(self.values)
+        return sorted(int(v) for v in self.values if v.isascii() and v.isdigit())
+
+    def sql(self, users):
+        column = users.c.cohort if self.field == COHORT_FIELD else users.c.id
+        condition = column.in_(self.sql_values())
         return not_(condition) if self.negated else condition
 
 
@@ -147,6 +150,19 @@ class IsolationRule:
         if not self.translatable:
             return false()
         return not_(self.isolated_sql(users))
+
+    def to_json(self):
+        """The rule as JSON, for the database's copy of `shared_owner_sql` (db_wall.py):
+        {translatable, alternatives: null (everyone) | [{percent, conditions: [{field,
+        values, negated}]}]}."""
+        alternatives = None if self.alternatives is None else [
+            {"percent": a.percent,
+             "conditions": [{"field": c.field, "values": [str(v) for v in c.sql_values()],
+                             "negated": c.negated}
+                            for c in a.conditions]}
+            for a in self.alternatives]
+        return json.dumps({"translatable": self.translatable, "alternatives": alternatives},
+                          sort_keys=True)
 
     def state(self):
         """The dashboard's view: {defined, cohorts, percent, everyone, translatable, reason}.

@@ -2,13 +2,13 @@
 and host (observability/samples.py): the flag dashboard's last hour.
 
 Revision ID: 0013_metric_samples
-Revises: 0011_cache_epoch
+Revises: 0012_row_level_security
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_metric_samples"
-down_revision = "0011_cache_epoch"
+down_revision = "0012_row_level_security"
 branch_labels = None
 depends_on = None
 

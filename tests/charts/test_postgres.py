@@ -10,15 +10,9 @@ from tests.charts.ledger import (
     check_month_explanations,
     check_transaction_explanations,
 )
-from tests.conftest import app_on_fresh_database, set_isolation
+from tests.conftest import set_isolation
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_app(tmp_path):
-    with app_on_fresh_database(tmp_path, "postgres") as app:
-        yield app
 
 
 def test_every_answer_matches_the_reference_on_postgres(postgres_app):

@@ -26,12 +26,17 @@ def _descriptions(stmt):
     return sorted(db.session.execute(stmt).scalars().all())
 
 
+def probe_route(app, rule, kind=DATA, methods=("GET",)):
+    """A decorator adding the view to `app` at `rule`, classified as `kind`."""
+    def register(view):
+        app.add_url_rule(rule, view.__name__, access(kind)(view), methods=list(methods))
+        return view
+    return register
+
+
 def add_probe_routes(app):
     def route(rule, kind=DATA, methods=("GET",)):
-        def register(view):
-            app.add_url_rule(rule, view.__name__, access(kind)(view), methods=list(methods))
-            return view
-        return register
+        return probe_route(app, rule, kind, methods)
 
     @route("/api/_probe/scoped")
     def probe_scoped():

@@ -16,6 +16,7 @@ from UnleashClient import UnleashClient
 from UnleashClient.cache import FileCache
 from UnleashClient.utils import InstanceAllowType
 
+from finance_app.isolation.db_wall import OWNER_SHARED_FUNCTION
 from finance_app.isolation.visibility import ISOLATION_FLAG, rollout_bucket, rule_for
 from finance_app.models import User
 from tests.support.services import fresh_postgres_database
@@ -158,6 +159,35 @@ def test_the_sql_gives_the_sdks_answer_on_postgres(people):
     engine = sa.create_engine(url)
     try:
         _check_sql(engine, people)
+    finally:
+        engine.dispose()
+        drop()
+
+
+@pytest.mark.postgres
+def test_the_wall_function_gives_the_sdks_answer_on_postgres(people):
+    """Row-level security's copy of the rule (isolation/db_wall.py), fed the JSON the app sets
+    per transaction, puts on the shared ledger exactly the owners the SDK does not isolate —
+    and nobody's under a definition it cannot translate."""
+    url, drop = fresh_postgres_database()
+    engine = sa.create_engine(url)
+    shared_sql = sa.text("SELECT id FROM users WHERE finance_owner_shared("
+                         "CAST(:rule AS jsonb), id, cohort, rollout_bucket)")
+    try:
+        for _ in _isolated_in_sql(engine, people, {}):
+            pass  # creates and fills `users`
+        with engine.begin() as conn:
+            conn.execute(sa.text(OWNER_SHARED_FUNCTION))
+            for name, definition in {**TRANSLATABLE, **UNTRANSLATABLE}.items():
+                shared = set(conn.execute(
+                    shared_sql, {"rule": rule_for(definition).to_json()}).scalars())
+                if name in UNTRANSLATABLE:
+                    assert shared == set(), name
+                    continue
+                answers = sdk_answers(definition, people)
+                assert shared == {uid for uid, on in answers.items() if not on}, name
+                assert 0 < len(shared) < USERS or name in (
+                    "undefined", "enabled-without-strategies", "defined-off", "percent-zero"), name
     finally:
         engine.dispose()
         drop()

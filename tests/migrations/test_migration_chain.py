@@ -27,10 +27,11 @@ IMPORT_MAPPINGS, ADMIN_TABLES = "0004_import_mappings", "0005_admin_cohorts_audi
 FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_single_owner_batches"
 SESSIONS, APP_SETTINGS = "0008_sessions_and_ids", "0009_app_settings"
 TWO_SIDED, CACHE_EPOCH = "0010_two_sided_isolation", "0011_cache_epoch"
-METRIC_SAMPLES = "0013_metric_samples"
+ROW_LEVEL_SECURITY, METRIC_SAMPLES = "0012_row_level_security", "0013_metric_samples"
 # Every revision, oldest first.
 CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
-         SINGLE_OWNER_BATCHES, SESSIONS, APP_SETTINGS, TWO_SIDED, CACHE_EPOCH, METRIC_SAMPLES)
+         SINGLE_OWNER_BATCHES, SESSIONS, APP_SETTINGS, TWO_SIDED, CACHE_EPOCH, ROW_LEVEL_SECURITY,
+         METRIC_SAMPLES)
 HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",

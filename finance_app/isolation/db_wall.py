@@ -1,0 +1,214 @@
+"""The second wall: PostgreSQL row-level security under `scope()`.
+
+`scope()`, the guard and the cache keys are the application's wall. Behind them, on
+PostgreSQL, every owned table carries policies that admit exactly the rows `scope()` admits —
+the viewer's own, and on the shared ledger the unowned rows and those of owners the flag does
+not isolate — so a raw `text()` query, a Core statement on a plain connection or a bug in
+`scope()` still cannot reach another user's rows.
+
+How a statement meets the policies:
+
+- Request code runs as `WALL_ROLE` (a role that owns no table and is subject to the
+  policies): before the first statement of each transaction opened inside a request, this
+  module sends `SET LOCAL ROLE` and the transaction's principal (`finance.viewer`), its
+  isolation decision (`finance.isolated`) and who else is isolated (`finance.rule`, the flag
+  definition as `visibility.py` translates it). They are set by the app from the request's one
+  decision (`decision.py`), never from request input, and vanish when the transaction ends,
+  so a pooled connection carries nothing into the next request.
+- Ops commands, migrations, background threads and the named escape hatch
+  `unscoped(reason)` (admin aggregates, identity lookups by token or session hash) run as the
+  login role of DATABASE_URL, which owns the tables: a statement inside `unscoped()` in a
+  request switches the transaction back to it (`SET LOCAL ROLE NONE`), and out again after.
+- Unset settings admit nothing: a connection that is `WALL_ROLE` without a principal sees no
+  owned row.
+
+SQLite has no row-level security: there the application wall stands alone.
+
+`ensure_wall(connection)` makes the database match: the role's grants, and RLS with the four
+policies on every table that has a `user_id` column — run by migration 0012 and after every
+upgrade (migrations/env.py), so a new owned table gets its policies with no code of its own.
+"""
+from flask import has_request_context
+from sqlalchemy import event, text
+
+from .decision import deciding_isolation, isolation_on, visibility_rule
+from .escape import unscoped_reason
+from .principal import loaded_principal
+from .scoping import acting_for
+
+WALL_ROLE = "finance_app"
+_STATE = "finance_wall"  # connection.info: what this transaction was last set to
+
+# Whether `owner` (id, cohort, rollout bucket) keeps rows on the shared ledger under `rule`
+# (IsolationRule.to_json()): the SQL twin of IsolationRule.shared_owner_sql. No rule, or an
+# untranslatable one: nobody's (fails closed, as scope() does).
+OWNER_SHARED_FUNCTION = """
+CREATE OR REPLACE FUNCTION finance_owner_shared(rule jsonb, uid integer, cohort text,
+                                                bucket integer)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN rule IS NULL OR NOT (rule->>'translatable')::boolean THEN false
+    WHEN rule->'alternatives' = 'null'::jsonb THEN false
+    ELSE NOT EXISTS (
+      SELECT 1 FROM jsonb_array_elements(rule->'alternatives') AS a
+      WHERE (a->>'percent')::int > 0
+        AND ((a->>'percent')::int >= 100 OR bucket <= (a->>'percent')::int)
+        AND NOT EXISTS (
+          SELECT 1 FROM jsonb_array_elements(a->'conditions') AS c
+          WHERE ((CASE c->>'field' WHEN 'cohort' THEN cohort ELSE uid::text END)
+                 IN (SELECT jsonb_array_elements_text(c->'values')))
+                = (c->>'negated')::boolean))
+  END
+$$
+"""
+# The owners whose rows are on this transaction's shared ledger.
+SHARED_OWNERS_FUNCTION = """
+CREATE OR REPLACE FUNCTION finance_shared_owners()
+RETURNS SETOF integer LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT u.id FROM users AS u
+  WHERE finance_owner_shared(NULLIF(current_setting('finance.rule', true), '')::jsonb,
+                             u.id, u.cohort, u.rollout_bucket)
+$$
+"""
+FUNCTIONS = ("finance_owner_shared(jsonb, integer, text, integer)", "finance_shared_owners()")
+
+# The settings are read once per statement (InitPlans), not once per row.
+VIEWER = "(SELECT NULLIF(current_setting('finance.viewer', true), '')::integer)"
+ON_SHARED_LEDGER = "(SELECT current_setting('finance.isolated', true) = 'off')"
+VISIBLE = (f"(user_id = {VIEWER} OR ({ON_SHARED_LEDGER} AND "
+           "(user_id IS NULL OR user_id IN (SELECT finance_shared_owners()))))")
+# name: (command, USING, WITH CHECK). Rows are created only for the transaction's principal
+# (scoping.py stamps them so); rows reached can be changed, never handed to someone unseen.
+POLICIES = {
+    "finance_wall_select": ("SELECT", VISIBLE, None),
+    "finance_wall_insert": ("INSERT", None, f"user_id = {VIEWER}"),
+    "finance_wall_update": ("UPDATE", VISIBLE, VISIBLE),
+    "finance_wall_delete": ("DELETE", VISIBLE, None),
+}
+
+
+# --- the database side ------------------------------------------------------------------------
+
+def create_role(connection):
+    """`WALL_ROLE`, if the cluster has none yet (roles are cluster-wide: databases share it),
+    and the login role's membership (it must be allowed to SET ROLE). Needs CREATEROLE; a
+    DBA can create it beforehand instead (README)."""
+    connection.execute(text(f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WALL_ROLE}') THEN
+            CREATE ROLE {WALL_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
+          END IF;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+          NULL;  -- another database's migration created it at the same moment
+        END $$"""))
+    connection.execute(text(f"""
+        DO $$ BEGIN
+          IF NOT pg_has_role(current_user, '{WALL_ROLE}', 'MEMBER') THEN
+            EXECUTE 'GRANT {WALL_ROLE} TO ' || quote_ident(current_user);
+          END IF;
+        END $$"""))
+
+
+def owned_table_names(connection):
+    """Tables of the current schema with a `user_id` column: the owned tables."""
+    return connection.execute(text(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND column_name = 'user_id' ORDER BY table_name")).scalars().all()
+
+
+def ensure_wall(connection):
+    """Grants, functions, and RLS with the policies on every owned table. Idempotent."""
+    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {WALL_ROLE}"))
+    connection.execute(text(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {WALL_ROLE}"))
+    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {WALL_ROLE}"))
+    connection.execute(text(OWNER_SHARED_FUNCTION))
+    connection.execute(text(SHARED_OWNERS_FUNCTION))
+    for table in owned_table_names(connection):
+        connection.execute(text(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY'))
+        for name, (command, using, check) in POLICIES.items():
+            connection.execute(text(f'DROP POLICY IF EXISTS {name} ON "{table}"'))
+            clauses = (f" USING {using}" if using else "") + (f" WITH CHECK ({check})"
+                                                               if check else "")
+            connection.execute(text(f'CREATE POLICY {name} ON "{table}" AS PERMISSIVE FOR '
+                                    f"{command} TO {WALL_ROLE}{clauses}"))
+
+
+def wall_present(connection):
+    return connection.execute(text(
+        "SELECT to_regprocedure('finance_shared_owners()') IS NOT NULL")).scalar()
+
+
+def remove_wall(connection):
+    """Undo `ensure_wall` in this database. The role stays: it is the cluster's, and other
+    databases may use it (README: dropping it)."""
+    for table in owned_table_names(connection):
+        for name in POLICIES:
+            connection.execute(text(f'DROP POLICY IF EXISTS {name} ON "{table}"'))
+        connection.execute(text(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY'))
+    for function in reversed(FUNCTIONS):
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {function}"))
+    connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {WALL_ROLE}"))
+    connection.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {WALL_ROLE}"))
+    connection.execute(text(f"REVOKE ALL ON SCHEMA public FROM {WALL_ROLE}"))
+
+
+# --- the request side -------------------------------------------------------------------------
+
+def install(engine):
+    """Put every transaction a request opens on `engine` behind the wall (PostgreSQL only)."""
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "before_cursor_execute", _before_statement)
+    # A new transaction starts as the login role with nothing set; a savepoint rolled back
+    # takes back settings made inside it.
+    for name in ("begin", "commit", "rollback", "rollback_savepoint"):
+        event.listen(engine, name, _forget)
+
+
+def _forget(conn, *args):
+    conn.info.pop(_STATE, None)
+
+
+def wanted_settings():
+    """What the current transaction must be set to: None (the login role) outside requests
+    and inside `unscoped()`; otherwise (viewer, isolated, rule) from this request's one
+    decision (rule None when isolated: only the viewer's own rows, whoever else is)."""
+    if not has_request_context() or unscoped_reason() is not None:
+        return None
+    principal = loaded_principal()
+    viewer = acting_for() or (principal.id if principal else None)
+    # Before its principal is known (or without one) a request is isolated, as decision.py
+    # decides anonymous requests: with no viewer that admits no owned row. So is a statement
+    # made while deciding (the flag client reading its definitions on first use).
+    if principal is None or deciding_isolation():
+        return (viewer, True, None)
+    if isolation_on():
+        return (viewer, True, None)
+    return (viewer, False, visibility_rule())
+
+
+def _before_statement(conn, cursor, statement, parameters, context, executemany):
+    wanted = wanted_settings()
+    # Compared by the rule's digest: building its JSON is only for a transaction's first
+    # statement (or a change of principal, decision or rule within it).
+    key = None if wanted is None else (wanted[0], wanted[1], wanted[2] and wanted[2].digest)
+    if conn.info.get(_STATE) == key:
+        return
+    # A cursor of its own: the statement's may be a server-side one (a streamed export),
+    # which would only DECLARE these, never run them.
+    with cursor.connection.cursor() as settings:
+        _set(settings, wanted)
+    conn.info[_STATE] = key
+
+
+def _set(cursor, wanted):
+    if wanted is None:
+        cursor.execute("SELECT set_config('role', 'none', true)")
+    else:
+        viewer, isolated, rule = wanted
+        cursor.execute(
+            "SELECT set_config('role', %s, true), set_config('finance.viewer', %s, true), "
+            "set_config('finance.isolated', %s, true), set_config('finance.rule', %s, true)",
+            (WALL_ROLE, "" if viewer is None else str(viewer), "on" if isolated else "off",
+             "" if rule is None else rule.to_json()))
