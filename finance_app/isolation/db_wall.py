@@ -167,7 +167,10 @@ def install(engine):
 
 
 def _forget(conn, *args):
-    conn.info.pop(_STATE, None)
+    # An invalidated connection (a statement interrupted, the server gone) is discarded,
+    # with what it recorded: its `info` cannot be reached any more, nor needs to be.
+    if not conn.invalidated:
+        conn.info.pop(_STATE, None)
 
 
 def wanted_settings():
