@@ -72,8 +72,10 @@ def send(client, people, event_id, endpoint, csrf_page):
 
 
 def without_csrf_tokens(response):
-    """The body, minus the sign-out form's CSRF token (it carries a timestamp)."""
-    return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
+    """The body, minus the CSRF tokens of the sign-out form and the page's meta tag (they
+    carry a timestamp: two pages a second apart differ there)."""
+    return re.sub(r'(name="csrf_token" value|name="csrf-token" content)="[^"]*"', "",
+                  response.get_data(as_text=True))
 
 
 def snapshot(app, people, admin):
