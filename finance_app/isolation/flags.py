@@ -18,6 +18,9 @@ created lazily in the process that uses it (after a gunicorn fork). The SDK is u
 
 The emergency lock is the EMERGENCY_DATA_LOCK flag or the override in the app's database
 (`lock_override.py`), which every process reads in the background like the definitions.
+The flag is a kill switch, evaluated with no user in its context: the SDK evaluates it once
+per load of definitions, not per request, so a data request costs one SDK evaluation
+(USE_USER_ISOLATION).
 
 Every change of a definition is a read-modify-write under one lock of the app's database
 (`serialised_change`), which every worker and host shares: concurrent changes never lose one
@@ -167,11 +170,12 @@ class EmbeddedBackend:
         self.on_definitions = on_definitions
         self.sync = None
 
-    def make_client(self):
+    def make_client(self, on_load):
         self.sync = SyncRecord("read of the flag_definitions table", _patience(self.app.config))
         return SdkClient(ReadThroughCache(self._read_payload),
                          app_name=self.app.config["UNLEASH_APP_NAME"],
-                         refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"])
+                         refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"],
+                         on_load=on_load)
 
     def _read_payload(self):
         try:
@@ -244,7 +248,7 @@ class RemoteBackend:
         self.sync = None
         self._started = threading.Event()
 
-    def make_client(self):
+    def make_client(self, on_load):
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.sync = SyncRecord("poll", _patience(self.app.config))
         # Last-known definitions are served from the first request, before the first poll.
@@ -254,7 +258,8 @@ class RemoteBackend:
         return SdkClient(
             cache, url=self.api_url, app_name=self.app.config["UNLEASH_APP_NAME"],
             environment=self.environment, refresh_interval=self.app.config["FLAG_REFRESH_SECONDS"],
-            request_timeout=self.timeout, headers=headers, on_poll=self._polled)
+            request_timeout=self.timeout, headers=headers, on_poll=self._polled,
+            on_load=on_load)
 
     def _polled(self, succeeded, status):
         """Every answer to a poll, the SDK's own background ones included."""
@@ -449,6 +454,8 @@ class FlagService:
         # Until the SDK has loaded definitions it answers the unknown flag (isolated), and so
         # does the rule.
         self._rule = rule_for(None)
+        # The lock flag as the SDK evaluated it at its last load of definitions.
+        self._lock_flag = UNKNOWN_FLAG_DEFAULTS[LOCK_FLAG]
         # The backend hands every payload it gives the SDK to the rule as well.
         self.backend = make_backend(self._definitions_loaded)
         self.lock_override = LockOverride(engine, app.config["FLAG_REFRESH_SECONDS"])
@@ -459,7 +466,7 @@ class FlagService:
         if self._client is None or self._pid != os.getpid():
             with self._lock:
                 if self._client is None or self._pid != os.getpid():
-                    client = self.backend.make_client()
+                    client = self.backend.make_client(on_load=self._evaluate_lock)
                     self.backend.start(client)
                     self._client, self._pid = client, os.getpid()
         return self._client
@@ -483,9 +490,19 @@ class FlagService:
         self.client  # noqa: B018 - creating the client loads the definitions
         return self._rule
 
+    def _evaluate_lock(self, client):
+        # Its context names no user, so its answer holds for every request until the next
+        # load, which comes within FLAG_REFRESH_SECONDS (or at once after a change here).
+        # Asked of the SDK once it holds the definitions, not read from their JSON: a
+        # definition edited in Unleash's UI means what the SDK makes of it.
+        # `client`, not `self.client`: this runs while the client is being created too.
+        self._lock_flag = client.is_enabled(LOCK_FLAG, {}, UNKNOWN_FLAG_DEFAULTS[LOCK_FLAG])
+
     def lock_on(self):
-        """The EMERGENCY_DATA_LOCK flag as this process evaluates it."""
-        return self.is_enabled(LOCK_FLAG)
+        """The EMERGENCY_DATA_LOCK flag as this process evaluated it at its last load of
+        definitions."""
+        self.client  # noqa: B018 - creating the client loads the definitions
+        return self._lock_flag
 
     # State API used by the dashboard and ops commands: same on both backends ----------------
     def isolation_state(self):

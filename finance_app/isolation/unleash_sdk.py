@@ -15,9 +15,10 @@ nothing, and its FETCHED event is only emitted for a 200 — a server with nothi
 look like a stalled poll.
 
 Private SDK API, where the SDK offers nothing public (each use named, in `SdkClient`):
-`_store.load_from_cache()` (reload the cache into the engine now: the offline job's step)
-and `_transport.fetch_features(etag)` + `_store.apply_fetched(raw_state, etag)` (one poll
-now: the polling job's two steps, whose fetch swallows every failure).
+`_store.load_from_cache()` (reload the cache into the engine now: the offline job's step;
+also wrapped, to call `on_load` after each load) and `_transport.fetch_features(etag)` +
+`_store.apply_fetched(raw_state, etag)` (one poll now: the polling job's two steps, whose
+fetch swallows every failure).
 """
 import json
 from urllib.parse import urlsplit
@@ -44,10 +45,14 @@ class SdkClient:
 
     `on_poll(succeeded, status)` is called for every answer the server gives a poll (the
     SDK's background polls and `poll()` alike) — not when no answer came at all.
+    `on_load(client)` is called once the client is built (on its bootstrapped definitions,
+    if any), then after every load of definitions into the engine: the background job's
+    (offline reload or poll), `reload()` and `poll()`.
     """
 
     def __init__(self, cache, *, app_name, refresh_interval, url=OFFLINE_URL,
-                 environment="default", request_timeout=30, headers=None, on_poll=_ignore):
+                 environment="default", request_timeout=30, headers=None, on_poll=_ignore,
+                 on_load=_ignore):
         self.cache = cache
 
         def observe(response, *args, **kwargs):
@@ -64,6 +69,19 @@ class SdkClient:
             # One client per app and process; tests build many apps in one process.
             multiple_instance_mode=InstanceAllowType.SILENTLY_ALLOW,
         )
+        # Private: the SDK announces no load after the first (its READY event comes once).
+        # Every load goes through the store's `load_from_cache`, looked up on the store
+        # each time (`apply_fetched` calls it) or when the background job starts, after
+        # this: wrapped here, it tells `on_load` of them all.
+        store = self._client._store
+        load = store.load_from_cache
+
+        def load_then_tell():
+            load()
+            on_load(self)
+
+        store.load_from_cache = load_then_tell
+        on_load(self)
 
     def start(self, poll):
         """Start the SDK's background job: polling the server every refresh interval

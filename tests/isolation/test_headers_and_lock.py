@@ -2,6 +2,8 @@
 import pytest
 
 from finance_app.isolation.access import LOCK_MESSAGE
+from finance_app.isolation.flags import ISOLATION_FLAG
+from finance_app.isolation.unleash_sdk import SdkClient
 from tests.conftest import make_app, set_isolation
 
 
@@ -60,3 +62,37 @@ def test_lock_flag_can_be_lifted(app, people):
         flags.set_lock(False)
         assert flags.lock_state() is False
     assert carol.get("/").status_code == 200
+
+
+@pytest.fixture
+def evaluations(monkeypatch):
+    """The flag names the SDK is asked about, in order, by every flag client of the test."""
+    asked = []
+    evaluate = SdkClient.is_enabled
+
+    def counted(self, name, context, default):
+        asked.append(name)
+        return evaluate(self, name, context, default)
+
+    monkeypatch.setattr(SdkClient, "is_enabled", counted)
+    return asked
+
+
+def test_one_flag_evaluation_per_data_request_answers_isolation_and_the_lock(
+        app, people, evaluations):
+    set_isolation(app, ["staff"])
+    carol = people.client("carol")
+    assert carol.get("/api/transactions").status_code == 200  # the flag client has started
+
+    def evaluated_by(client, path, status):
+        evaluations.clear()
+        assert client.get(path).status_code == status
+        return list(evaluations)
+
+    assert evaluated_by(carol, "/api/transactions", 200) == [ISOLATION_FLAG]
+    with app.app_context():
+        app.extensions["flags"].set_lock(True)
+    assert evaluated_by(carol, "/api/transactions", 503) == []
+    with app.app_context():
+        app.extensions["flags"].set_lock(False)
+    assert evaluated_by(carol, "/api/transactions", 200) == [ISOLATION_FLAG]

@@ -131,6 +131,27 @@ def test_the_offline_job_reloads_the_cache_every_refresh_interval(closing):
     eventually(lambda: client.is_enabled(FLAG, context("beta"), default=False))
 
 
+def test_on_load_is_told_of_every_load_once_the_engine_holds_it(closing):
+    served = [payload(feature(cohorts=["staff"]))]
+    told = []  # what the engine answers for a beta user each time on_load is called
+
+    def on_load(client):
+        told.append(client.is_enabled(FLAG, context("beta"), default=False))
+
+    client = SdkClient(ReadThroughCache(lambda: served[-1]), app_name="contract",
+                       refresh_interval=1, on_load=on_load)
+    closing(client)
+    assert told == [False]  # built on the bootstrapped definitions
+    served.append(payload(feature(cohorts=["beta"])))
+    client.reload()
+    assert told == [False, True]
+    served.append(payload(feature(cohorts=["staff"])))
+    client.start(poll=False)  # the offline job: a load now, then one every interval
+    assert told == [False, True, False]
+    served.append(payload(feature(cohorts=["beta"])))
+    eventually(lambda: told[-1] is True)
+
+
 def test_the_persistent_cache_bootstraps_the_next_client(tmp_path, closing):
     first = PersistentCache("contract", tmp_path, on_payload=lambda p: None)
     assert first.bootstrapped is False
@@ -165,25 +186,32 @@ def served_flag(unleash_server):
     admin(unleash_server, "DELETE", f"/archive/{FLAG}")
 
 
-def polling_client(tmp_path, url, token, answers, refresh_interval=60):
+def polling_client(tmp_path, url, token, answers, refresh_interval=60, told=None):
+    """`told`, if given, collects what the engine answers for a staff user at each load."""
+    def on_load(client):
+        if told is not None:
+            told.append(client.is_enabled(FLAG, context("staff"), default=False))
+
     return SdkClient(PersistentCache("contract", tmp_path, on_payload=lambda p: None),
                      url=url, app_name="contract", environment="development",
                      refresh_interval=refresh_interval, request_timeout=5,
                      headers={"Authorization": token},
-                     on_poll=lambda ok, status: answers.append((ok, status)))
+                     on_poll=lambda ok, status: answers.append((ok, status)), on_load=on_load)
 
 
 @pytest.mark.unleash
 @pytest.mark.postgres
 def test_a_poll_is_applied_into_the_engine_and_observed(
         tmp_path, unleash_server, served_flag, closing):
-    answers = []
+    answers, told = [], []
     client = polling_client(tmp_path, unleash_server.api_url, unleash_server.backend_token,
-                            answers)
+                            answers, told=told)
     closing(client)
+    assert told == [False]  # built with nothing cached: the flag is unknown
     # Unleash serves SDKs a snapshot that catches up within a few seconds of the change.
     eventually(lambda: FLAG in (client.poll() or {}), timeout=30)
     assert client.is_enabled(FLAG, context("staff"), default=False) is True
+    assert told[-1] is True  # on_load is told of a poll once the engine holds it
     assert client.is_enabled(FLAG, context("general"), default=True) is False
     assert (True, 200) in answers
 
@@ -195,14 +223,15 @@ def test_a_poll_is_applied_into_the_engine_and_observed(
 @pytest.mark.unleash
 @pytest.mark.postgres
 def test_the_background_polls_are_observed(tmp_path, unleash_server, served_flag, closing):
-    answers = []
+    answers, told = [], []
     client = polling_client(tmp_path, unleash_server.api_url, unleash_server.backend_token,
-                            answers, refresh_interval=1)
+                            answers, refresh_interval=1, told=told)
     closing(client)
     client.start(poll=True)
     eventually(lambda: len(answers) >= 3)
     assert all(ok for ok, status in answers)
     eventually(lambda: client.is_enabled(FLAG, context("staff"), default=False), timeout=30)
+    eventually(lambda: told[-1] is True)  # the background polls' loads are told too
 
 
 @pytest.mark.unleash
