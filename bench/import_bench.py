@@ -9,6 +9,7 @@ duplicate fingerprints checked against the user's rows, one transaction); COPY i
 import argparse
 import io
 import random
+import secrets
 import sys
 import tempfile
 import time
@@ -42,7 +43,8 @@ def export(rows, seed=7):
 
 
 def make(folder, url):
-    app = create_app("production", SECRET_KEY="bench", SQLALCHEMY_DATABASE_URI=url,
+    # Production refuses a short or well-known secret; a throwaway random one does here.
+    app = create_app("production", SECRET_KEY=secrets.token_hex(32), SQLALCHEMY_DATABASE_URI=url,
                      INSTANCE_DIR=str(folder), CACHE_DIR=str(folder / "cache"),
                      SESSION_COOKIE_SECURE=False, MAX_CONTENT_LENGTH=64 * 2**20)
     with app.app_context():
