@@ -50,7 +50,7 @@ class Filters(Body):
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0
 
-    @field_validator("q", "category", "month", "start", "end", "min", "max", mode="before")
+    @field_validator("q", "category", "month", "start", "end", mode="before")
     @classmethod
     def blank_is_absent(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -58,6 +58,9 @@ class Filters(Body):
     @field_validator("min", "max", mode="before")
     @classmethod
     def amount_bound(cls, value):
+        # Blank (a form's empty Min or Max) is absent here too: one validator per field, since
+        # pydantic would run this before a second "before" validator of the same field.
+        value = cls.blank_is_absent(value)
         return None if value is None else parse_money(value)
 
     @model_validator(mode="after")

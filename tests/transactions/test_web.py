@@ -13,6 +13,18 @@ def test_page_lists_and_filters(dana):
     assert "3 transactions" in page.text
 
 
+def test_the_filter_form_sent_with_one_amount_bound_filters_by_it(dana):
+    """The form sends every field: a blank Min or Max is no bound, not a bad amount."""
+    page = dana.get("/transactions?q=&category=&month=&start=&end=&min=&max=-50")
+    assert page.status_code == 200
+    assert "2 transactions" in page.text  # the rent and the dinner
+    assert "Valentine dinner" in page.text and "Morning coffee" not in page.text
+    api = dana.get("/api/transactions?min=0&max=")
+    assert api.status_code == 200
+    assert sorted(i["description"] for i in api.json["items"]) == \
+        ["January salary", "Refund headphones"]
+
+
 def test_page_paginates_with_filters_kept(dana):
     page = dana.get("/transactions?limit=2&sort=date&q=e")
     assert "Next →" in page.text
