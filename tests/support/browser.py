@@ -55,8 +55,9 @@ def new_page(chromium, live_server):
     """A factory of pages, each in its own browser context (its own cookies)."""
     contexts = []
 
-    def make():
-        context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    def make(width=1280, height=900):
+        context = chromium.new_context(base_url=live_server,
+                                       viewport={"width": width, "height": height})
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
