@@ -164,6 +164,11 @@ class ParsedUpload:
                               if self._roles[role] is not None]
         self.mapping = {role: self._name(col) for role, col in self._roles.items()}
         self.mapping.update(formats)
+        # "Betrag (EUR)": the currency of every amount a row does not say otherwise.
+        self.header_currency = next(
+            (code for code in (values.currency_in_header(self.mapping[role])
+                               for role in self._amount_roles if self.has_header) if code),
+            None)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -317,7 +322,8 @@ class ParsedUpload:
         if not description:
             problems.append("the description is empty")
         try:
-            currency = values.read_currency(cell["currency"]) or amount_currency
+            currency = (values.read_currency(cell["currency"]) or amount_currency
+                        or self.header_currency)
         except ValueError as exc:
             problems.append(f"the {exc}")
             currency = None

@@ -241,5 +241,23 @@ def read_currency(text):
     return code
 
 
+# A currency named by an amount column's header: "Betrag (EUR)", "Amount [€]",
+# "Amount in GBP", "Umsatz EUR". Only where a header says it plainly: a bare three-letter
+# header word elsewhere ("Amt", "SUM") is not taken for one.
+_HEADER_CURRENCY = re.compile(r"[(\[]\s*(?P<a>[A-Za-z]{3}|[€£])\s*[)\]]"
+                              r"|\b(?:in|en)\s+(?P<b>[A-Z]{3}|[€£])(?![A-Za-z])"
+                              r"|\s(?P<c>[A-Z]{3}|[€£])\s*$")
+
+
+def currency_in_header(name):
+    """The 3-letter code a column header names (see above), or None."""
+    match = _HEADER_CURRENCY.search(name or "")
+    if match is None:
+        return None
+    text = next(group for group in match.groups() if group)
+    code = SYMBOLS.get(text, text.upper())
+    return code if _CODE.fullmatch(code) else None
+
+
 def is_currency(text):
     return bool(_CODE.fullmatch(SYMBOLS.get(text.strip(), text.strip().upper())))

@@ -214,3 +214,24 @@ def test_a_crash_mid_import_leaves_nothing(app, erin, monkeypatch):
         upload(erin, "good/us_bofa_checking.csv")
     assert ledger(app) == {"count": 0, "sum": Decimal(0), "first": None, "last": None,
                            "batches": 0}
+
+
+@pytest.mark.parametrize("header, cells, currencies", [
+    # A German export's amount header names the currency: not the app's default (USD).
+    ("Buchungstag;Verwendungszweck;Betrag (EUR)", ["-12,50", "2500,00"], ["EUR", "EUR"]),
+    ("Date;Description;Amount in GBP", ["-12.50", "2500.00"], ["GBP", "GBP"]),
+    # A currency written with an amount wins over the header's.
+    ("Date;Description;Amount [€]", ["-12.50", "2500.00 USD"], ["EUR", "USD"]),
+    # A header that names none leaves the default.
+    ("Date;Description;Amount", ["-12.50", "2500.00"], ["USD", "USD"]),
+])
+def test_the_currency_an_amount_header_names_is_the_rows(app, erin, header, cells, currencies):
+    assert app.config["DEFAULT_CURRENCY"] == "USD"
+    days = ["03.11.2024", "20.11.2024"] if header.startswith("Buchungstag") \
+        else ["2024-11-03", "2024-11-20"]
+    names = ["Coffee at the corner", "Salary November"]
+    lines = [header] + [f"{day};{name};{cell}" for day, name, cell in zip(days, names, cells)]
+    response = upload(erin, "\n".join(lines).encode())
+    assert response.status_code == 201, response.json
+    rows = erin.get("/api/transactions?sort=date").json["items"]
+    assert [(r["description"], r["currency"]) for r in rows] == list(zip(names, currencies))
