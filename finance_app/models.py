@@ -121,7 +121,10 @@ class ImportMapping(Owned, db.Model):
 class Transaction(Owned, db.Model):
     __tablename__ = "transactions"
     __table_args__ = (
-        Index("ix_transactions_user_id_date", "user_id", "date"),
+        # A user's rows by date (month aggregates), in the list's order (date DESC, id DESC).
+        Index("ix_transactions_user_id_date_id", "user_id", "date", "id"),
+        # The list's order where no user narrows it: the shared ledger.
+        Index("ix_transactions_date_id", "date", "id"),
         # Duplicate detection on import looks fingerprints up per owner.
         Index("ix_transactions_user_id_fingerprint", "user_id", "fingerprint"),
         # A transaction's import batch belongs to the transaction's owner: the database
