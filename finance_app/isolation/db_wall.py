@@ -25,7 +25,7 @@ How a statement meets the policies:
 SQLite has no row-level security: there the application wall stands alone.
 
 `ensure_wall(connection)` makes the database match: the role's grants, and RLS with the four
-policies on every table that has a `user_id` column — run by migration 0012 and after every
+policies on every table whose `user_id` references `users` (models.Owned) — run by migration 0012 and after every
 upgrade (migrations/env.py), so a new owned table gets its policies with no code of its own.
 """
 from flask import has_request_context
@@ -110,10 +110,23 @@ def create_role(connection):
 
 
 def owned_table_names(connection):
-    """Tables of the current schema with a `user_id` column: the owned tables."""
+    """The owned tables: those whose `user_id` references `users` (models.Owned's foreign
+    key). A `user_id` that only records who did something (guard_events) is no owner: the
+    dashboard counts every such row, whoever asks."""
+    return connection.execute(text("""
+        SELECT DISTINCT c.relname FROM pg_constraint AS k
+        JOIN pg_class AS c ON c.oid = k.conrelid
+        JOIN pg_attribute AS a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
+        WHERE k.contype = 'f' AND k.confrelid = to_regclass('users') AND a.attname = 'user_id'
+          AND c.relnamespace = to_regnamespace(current_schema())
+        ORDER BY c.relname""")).scalars().all()
+
+
+def walled_table_names(connection):
+    """Tables that carry the wall's policies now (an earlier release may have walled more)."""
     return connection.execute(text(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = "
-        "current_schema() AND column_name = 'user_id' ORDER BY table_name")).scalars().all()
+        "SELECT DISTINCT tablename FROM pg_policies WHERE schemaname = current_schema() "
+        "AND policyname LIKE 'finance_wall_%' ORDER BY tablename")).scalars().all()
 
 
 def ensure_wall(connection):
@@ -124,7 +137,9 @@ def ensure_wall(connection):
     connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {WALL_ROLE}"))
     connection.execute(text(OWNER_SHARED_FUNCTION))
     connection.execute(text(SHARED_OWNERS_FUNCTION))
-    for table in owned_table_names(connection):
+    owned = owned_table_names(connection)
+    _unwall([t for t in walled_table_names(connection) if t not in owned], connection)
+    for table in owned:
         connection.execute(text(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY'))
         for name, (command, using, check) in POLICIES.items():
             connection.execute(text(f'DROP POLICY IF EXISTS {name} ON "{table}"'))
@@ -142,15 +157,19 @@ def wall_present(connection):
 def remove_wall(connection):
     """Undo `ensure_wall` in this database. The role stays: it is the cluster's, and other
     databases may use it (README: dropping it)."""
-    for table in owned_table_names(connection):
-        for name in POLICIES:
-            connection.execute(text(f'DROP POLICY IF EXISTS {name} ON "{table}"'))
-        connection.execute(text(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY'))
+    _unwall(walled_table_names(connection), connection)
     for function in reversed(FUNCTIONS):
         connection.execute(text(f"DROP FUNCTION IF EXISTS {function}"))
     connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {WALL_ROLE}"))
     connection.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {WALL_ROLE}"))
     connection.execute(text(f"REVOKE ALL ON SCHEMA public FROM {WALL_ROLE}"))
+
+
+def _unwall(tables, connection):
+    for table in tables:
+        for name in POLICIES:
+            connection.execute(text(f'DROP POLICY IF EXISTS {name} ON "{table}"'))
+        connection.execute(text(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY'))
 
 
 # --- the request side -------------------------------------------------------------------------

@@ -216,3 +216,25 @@ def test_the_first_request_of_a_process_decides_behind_the_wall(postgres_app):
     worker.join(timeout=60)
     assert "client" in outcome, "signing in hung: the decision waited for itself"
     assert outcome["client"].get("/api/transactions").status_code == 200
+
+
+def test_the_dashboard_counts_every_guard_refusal_whoever_asks(postgres_app):
+    """guard_events records who was refused, it is no one's ledger: no wall on it, so an
+    admin's preflight (in the admin's own request, as the wall's role) counts them all."""
+    from datetime import datetime, timezone
+
+    from finance_app.models import GuardEvent
+    from tests.conftest import People, set_isolation
+
+    people = People(postgres_app)
+    set_isolation(postgres_app, ["staff"])  # the admin is isolated
+    with postgres_app.app_context(), db.engine.begin() as conn:
+        assert "guard_events" not in owned_table_names(conn)
+        conn.execute(GuardEvent.__table__.insert(), [
+            {"user_id": people.ids["bob"], "endpoint": "x", "models": "transactions",
+             "created_at": datetime.now(timezone.utc)},
+            {"user_id": None, "endpoint": "y", "models": "transactions",
+             "created_at": datetime.now(timezone.utc)}])
+    response = people.client("admin").get("/api/admin/isolation/preflight?cohort=beta")
+    assert response.status_code == 200, response.text
+    assert response.json["guard_refusals_24h"] == 2
