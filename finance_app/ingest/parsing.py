@@ -165,10 +165,10 @@ class ParsedUpload:
         self.mapping = {role: self._name(col) for role, col in self._roles.items()}
         self.mapping.update(formats)
         # "Betrag (EUR)": the currency of every amount a row does not say otherwise.
-        self.header_currency = next(
-            (code for code in (values.currency_in_header(self.mapping[role])
-                               for role in self._amount_roles if self.has_header) if code),
-            None)
+        amount_headers = [self.mapping[role] for role in self._amount_roles] \
+            if self.has_header else []
+        self.header_currency = next(filter(None, map(values.currency_in_header,
+                                                     amount_headers)), None)
 
     # --- reading --------------------------------------------------------------------------
 

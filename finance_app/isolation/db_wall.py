@@ -38,6 +38,8 @@ from .scoping import acting_for
 
 WALL_ROLE = "finance_app"
 _STATE = "finance_wall"  # connection.info: what this transaction was last set to
+_PRESENT = "finance_wall_present"  # connection.info: this database has the wall
+WALL_PRESENT = "SELECT to_regprocedure('finance_shared_owners()') IS NOT NULL"
 
 # Whether `owner` (id, cohort, rollout bucket) keeps rows on the shared ledger under `rule`
 # (IsolationRule.to_json()): the SQL twin of IsolationRule.shared_owner_sql. No rule, or an
@@ -150,8 +152,7 @@ def ensure_wall(connection):
 
 
 def wall_present(connection):
-    return connection.execute(text(
-        "SELECT to_regprocedure('finance_shared_owners()') IS NOT NULL")).scalar()
+    return connection.execute(text(WALL_PRESENT)).scalar()
 
 
 def remove_wall(connection):
@@ -203,9 +204,7 @@ def wanted_settings():
     # Before its principal is known (or without one) a request is isolated, as decision.py
     # decides anonymous requests: with no viewer that admits no owned row. So is a statement
     # made while deciding (the flag client reading its definitions on first use).
-    if principal is None or deciding_isolation():
-        return (viewer, True, None)
-    if isolation_on():
+    if principal is None or deciding_isolation() or isolation_on():
         return (viewer, True, None)
     return (viewer, False, visibility_rule())
 
@@ -220,8 +219,20 @@ def _before_statement(conn, cursor, statement, parameters, context, executemany)
     # A cursor of its own: the statement's may be a server-side one (a streamed export),
     # which would only DECLARE these, never run them.
     with cursor.connection.cursor() as settings:
-        _set(settings, wanted)
+        if wanted is None or _has_wall(conn, settings):
+            _set(settings, wanted)
     conn.info[_STATE] = key
+
+
+def _has_wall(conn, cursor):
+    """Whether the database has the wall yet. Mid-upgrade (before migration 0012) it has no
+    role grants nor policies: the transaction stays the login role's, behind the application
+    wall alone, rather than fail. Remembered per connection once true; asked again in each
+    transaction until then, so the wall engages on the first one after the upgrade."""
+    if not conn.info.get(_PRESENT):
+        cursor.execute(WALL_PRESENT)
+        conn.info[_PRESENT] = cursor.fetchone()[0]
+    return conn.info[_PRESENT]
 
 
 def _set(cursor, wanted):

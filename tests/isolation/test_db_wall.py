@@ -11,6 +11,7 @@
 """
 import sys
 import threading
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from finance_app.isolation import unscoped
 from finance_app.isolation import scoping
 from finance_app.isolation.db_wall import POLICIES, WALL_ROLE, owned_table_names
 from finance_app.models import Transaction
+from tests.conftest import add_transactions, add_user, app_on_fresh_database, login
 from tests.isolation.conftest import probe_route
 from tests.isolation.matrix_ledger import MARKERS, MatrixLedger
 from tests.isolation.route_matrix import OWNERS, SEES, VIEWERS
@@ -205,8 +207,6 @@ def test_the_first_request_of_a_process_decides_behind_the_wall(postgres_app):
     """The flag client is made on a process's first decision and reads the definitions from
     the database then: that read, inside the request, must not wait for the decision it is
     part of (it once deadlocked on the client's lock)."""
-    from tests.conftest import add_user, login
-
     add_user(postgres_app, "first@example.com")
     assert postgres_app.extensions["flags"]._client is None
     outcome = {}
@@ -238,3 +238,25 @@ def test_the_dashboard_counts_every_guard_refusal_whoever_asks(postgres_app):
     response = people.client("admin").get("/api/admin/isolation/preflight?cohort=beta")
     assert response.status_code == 200, response.text
     assert response.json["guard_refusals_24h"] == 2
+
+
+def test_mid_upgrade_requests_run_behind_the_application_wall_then_the_wall_engages(tmp_path):
+    """Before migration 0012 the database has neither grants nor policies: requests run as
+    the login role (scope() still filters) instead of failing; once the upgrade is done the
+    wall engages on the next transaction, pooled connections included."""
+    with app_on_fresh_database(tmp_path, "postgres", migrate=False) as app:
+        with app.app_context():
+            upgrade(revision="0011_cache_epoch")
+        add_raw_probes(app)
+        user_id = add_user(app, "mid@example.com")
+        add_transactions(app, user_id, [(date(2024, 11, 3), "-1.00", "mid-upgrade coffee")])
+        client = login(app.test_client(), "mid@example.com")
+        listed = client.get("/api/transactions")
+        assert listed.status_code == 200, listed.text
+        assert [i["description"] for i in listed.json["items"]] == ["mid-upgrade coffee"]
+        login_role = client.get("/api/_raw/whoami").json["role"]
+        assert login_role != WALL_ROLE
+        with app.app_context():
+            upgrade()
+        assert client.get("/api/_raw/whoami").json["role"] == WALL_ROLE
+        assert client.get("/api/transactions").json["total"] == 1
