@@ -84,22 +84,34 @@ def copy_import(url, data):
     """COPY of the same, already parsed rows into the same table: the database's floor."""
     import psycopg
 
-    lines = data.decode().splitlines()[1:]
+    rows = parsed(data)
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
         user_id = conn.execute("SELECT id FROM users ORDER BY id LIMIT 1").fetchone()[0]
         conn.execute("DELETE FROM transactions")
         started = time.perf_counter()
-        with conn.cursor().copy("COPY transactions (user_id, date, amount, currency, description, "
-                                "created_at) FROM STDIN") as copy:
-            for line in lines:
-                day, text, amount = line.split(";")
-                d, m, y = day.split(".")
-                copy.write_row((user_id, f"{y}-{m}-{d}", amount.replace(",", "."), "EUR", text,
-                                "2024-01-01T00:00:00Z"))
+        copy_rows(conn, user_id, rows)
         conn.commit()
         seconds = time.perf_counter() - started
         count = conn.execute("SELECT count(*) FROM transactions").fetchone()[0]
     return count, seconds
+
+
+def parsed(data):
+    """The export's rows as the table's columns: (date, amount, description)."""
+    rows = []
+    for line in data.decode().splitlines()[1:]:
+        day, text, amount = line.split(";")
+        d, m, y = day.split(".")
+        rows.append((f"{y}-{m}-{d}", amount.replace(",", "."), text))
+    return rows
+
+
+def copy_rows(conn, user_id, rows):
+    """COPY parsed rows into the table for `user_id` (in the connection's transaction)."""
+    with conn.cursor().copy("COPY transactions (user_id, date, amount, currency, description, "
+                            "created_at) FROM STDIN") as copy:
+        for day, amount, text in rows:
+            copy.write_row((user_id, day, amount, "EUR", text, "2024-01-01T00:00:00Z"))
 
 
 def main():

@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = ("requirements.txt", "requirements-test.txt")
+LOCKS = ("requirements.txt", "requirements-test.txt", "requirements-bench.txt")
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==([^ \\]+) \\$")
 HASH = re.compile(r"^\s+--hash=sha256:[0-9a-f]{64}")
 # Packages the code imports under a name of another distribution's, or the standard library.
@@ -63,14 +63,16 @@ def test_every_locked_package_is_pinned_with_hashes_and_its_needs_are_locked(loc
 
 
 @pytest.mark.parametrize("source,lock", [("requirements.in", "requirements.txt"),
-                                         ("requirements-test.in", "requirements-test.txt")])
+                                         ("requirements-test.in", "requirements-test.txt"),
+                                         ("requirements-bench.in", "requirements-bench.txt")])
 def test_the_lock_holds_every_direct_dependency(source, lock):
     assert direct(source) <= set(locked(lock)), f"run `make lock`: {lock} is behind {source}"
 
 
-def test_the_test_lock_installs_the_apps_versions():
-    app, test = locked("requirements.txt"), locked("requirements-test.txt")
-    assert {name: test.get(name) for name in app} == app
+@pytest.mark.parametrize("lock", ["requirements-test.txt", "requirements-bench.txt"])
+def test_the_test_and_bench_locks_install_the_apps_versions(lock):
+    app, other = locked("requirements.txt"), locked(lock)
+    assert {name: other.get(name) for name in app} == app
 
 
 def _imported_top_level(folder):
@@ -88,7 +90,8 @@ def _imported_top_level(folder):
 
 @pytest.mark.parametrize("folders,source", [
     (("finance_app", "migrations", "config"), "requirements.in"),
-    (("finance_app", "migrations", "config", "tests", "bench"), "requirements-test.in"),
+    (("finance_app", "migrations", "config", "tests"), "requirements-test.in"),
+    (("finance_app", "migrations", "config", "bench"), "requirements-bench.in"),
 ])
 def test_every_imported_package_is_a_direct_dependency(folders, source):
     """An import served by a package only some other dependency brings in would break the
