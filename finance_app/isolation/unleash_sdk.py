@@ -34,6 +34,9 @@ FEATURES_KEY = FEATURES_URL
 OFFLINE_URL = "http://embedded.invalid"
 # What a poll that succeeded is answered with: new definitions, or none since the last ETag.
 POLL_SUCCESS = (200, 304)
+# Answers remembered between two loads of definitions (see SdkClient.is_enabled): at most
+# this many, then forgotten all at once (a cap on memory, not an eviction policy).
+MEMO_LIMIT = 10_000
 
 
 def _ignore(*_):
@@ -75,9 +78,11 @@ class SdkClient:
         # this: wrapped here, it tells `on_load` of them all.
         store = self._client._store
         load = store.load_from_cache
+        self._answers = {}
 
         def load_then_tell():
             load()
+            self._answers = {}  # answers of the definitions just replaced
             on_load(self)
 
         store.load_from_cache = load_then_tell
@@ -89,8 +94,24 @@ class SdkClient:
         self._client.initialize_client(fetch_toggles=poll)
 
     def is_enabled(self, name, context, default):
-        """The flag for `context`; `default` only when the flag is unknown to the client."""
-        return self._client.is_enabled(name, context, fallback_function=lambda *_: default)
+        """The flag for `context`; `default` only when the flag is unknown to the client.
+
+        An answer is a function of the definitions and the context, so it is remembered
+        until the next load of definitions (every refresh interval, and each reload or
+        poll): a request then costs a dictionary lookup, not an evaluation in the engine
+        (about 20-150 us, JSON both ways). Usage metrics are off (`disable_metrics`), so
+        no count goes missing. The one thing that changes without a load is the clock: a
+        date constraint (added in Unleash's own UI) takes effect up to one refresh interval
+        late, as a change of the definitions does."""
+        key = (name, default, _frozen(context))
+        answers = self._answers  # the dictionary of this load, even if a reload swaps it
+        answer = answers.get(key)
+        if answer is None:
+            answer = self._client.is_enabled(name, context, fallback_function=lambda *_: default)
+            if len(answers) >= MEMO_LIMIT:
+                answers.clear()
+            answers[key] = answer
+        return answer
 
     def reload(self):
         """Load the cache's features into the engine now, not at the next tick."""
@@ -116,6 +137,13 @@ class SdkClient:
 
     def close(self):
         self._client.destroy()
+
+
+def _frozen(value):
+    """A context (nested dicts of strings) as a hashable key."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
 
 
 class ReadThroughCache(BaseCache):

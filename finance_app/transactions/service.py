@@ -211,10 +211,12 @@ class TransactionPage(BaseModel):
 
 
 def to_json(tx):
-    return TransactionOut(id=tx.id, date=tx.date, amount=str(tx.amount), currency=tx.currency,
-                          description=tx.description, merchant=tx.merchant,
-                          category=tx.category, import_batch_id=tx.import_batch_id
-                          ).model_dump(mode="json")
+    """A transaction as TransactionOut describes it (tests/test_openapi.py checks the shape).
+    Built directly, not through the model: a page of 50 rows validated and dumped by pydantic
+    cost more than the page's query."""
+    return {"id": tx.id, "date": tx.date.isoformat(), "amount": str(tx.amount),
+            "currency": tx.currency, "description": tx.description, "merchant": tx.merchant,
+            "category": tx.category, "import_batch_id": tx.import_batch_id}
 
 
 EXPORT_COLUMNS = ("date", "amount", "currency", "description", "merchant", "category")

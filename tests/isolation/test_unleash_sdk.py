@@ -122,6 +122,29 @@ def test_reload_loads_the_cache_now_and_none_keeps_the_last_state(closing):
     assert client.is_enabled(FLAG, context("beta"), default=False) is True
 
 
+def test_an_answer_is_evaluated_once_per_load_of_definitions(closing, monkeypatch):
+    served = [payload(feature(cohorts=["staff"]))]
+    client = offline_client(lambda: served[-1])
+    closing(client)
+    evaluated = []
+    sdk_is_enabled = client._client.is_enabled  # the adapter's own attribute
+
+    def counted(name, context, **kwargs):
+        evaluated.append((name, context["properties"]["cohort"]))
+        return sdk_is_enabled(name, context, **kwargs)
+
+    monkeypatch.setattr(client._client, "is_enabled", counted)
+    for _ in range(3):
+        assert client.is_enabled(FLAG, context("staff"), default=False) is True
+        assert client.is_enabled(FLAG, context("general"), default=False) is False
+    assert evaluated == [(FLAG, "staff"), (FLAG, "general")]
+    served.append(payload(feature(cohorts=["general"])))
+    client.reload()  # new definitions: every answer is evaluated again
+    assert client.is_enabled(FLAG, context("staff"), default=False) is False
+    assert client.is_enabled(FLAG, context("general"), default=False) is True
+    assert len(evaluated) == 4
+
+
 def test_the_offline_job_reloads_the_cache_every_refresh_interval(closing):
     served = [payload(feature(cohorts=["staff"]))]
     client = offline_client(lambda: served[-1], refresh_interval=1)
