@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from .admin import cohorts, settings
 from .extensions import db
+from .isolation.cache_keys import invalidate_namespaces
 from .isolation.change_lock import serialised_change
 from .models import Transaction, User
 
@@ -127,6 +128,7 @@ def _row(day, amount, description, merchant, category):
 def seed_demo(hash_password, define_demo_flag=None):
     """Create the demo users and their transactions; skip what exists. Returns counts."""
     created_users = created_rows = 0
+    seeded = []
     for demo in DEMO_USERS:
         user = db.session.execute(select(User).where(User.email == demo.email)).scalar()
         if user is None:
@@ -142,7 +144,10 @@ def seed_demo(hash_password, define_demo_flag=None):
             rows = generate_transactions(demo)
             db.session.add_all(Transaction(user_id=user.id, **r) for r in rows)
             created_rows += len(rows)
+            seeded.append(user.id)
     db.session.commit()
+    if seeded:  # on a running install, totals and aggregates cached before now miss these rows
+        invalidate_namespaces(seeded)
     return created_users, created_rows
 
 

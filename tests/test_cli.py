@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from finance_app.admin.settings import signup_cohort
 from finance_app.extensions import db
 from finance_app.models import Transaction, User
+from tests.conftest import add_user, login, set_isolation
 
 # These tests look at the stored hash: the app's own scrypt, not the quick test hash.
 pytestmark = pytest.mark.real_password_hashing
@@ -137,6 +138,21 @@ def test_demo_seed(app, flask_cli):
     assert state["percent"] == 0
     with app.app_context():
         assert signup_cohort() == "newcomers"
+
+
+def test_demo_seed_makes_what_was_cached_stale(app, flask_cli):
+    """Seeding a running install gives an existing demo user rows: the totals and
+    aggregates cached before must not hide them."""
+    set_isolation(app, ["general"])  # defined: seeding keeps it, so Carol stays isolated
+    add_user(app, "carol@example.com", "general")
+    carol = login(app.test_client(), "carol@example.com")
+    assert carol.get("/api/transactions").json["total"] == 0  # now cached
+    assert flask_cli("demo", "seed").exit_code == 0
+    with app.app_context():
+        carols = db.session.execute(select(func.count()).select_from(Transaction).join(User)
+                                    .where(User.email == "carol@example.com")).scalar()
+    assert carols >= 250
+    assert carol.get("/api/transactions").json["total"] == carols
 
 
 def test_demo_seed_twice_creates_nothing_new(app, flask_cli):

@@ -374,18 +374,22 @@ def run(plan, batch_size=DEFAULT_BATCH_SIZE, on_batch=lambda assigned: None):
             conn.exec_driver_sql("ANALYZE transactions")
     remaining = plan.transactions_to_assign
     metrics.backfill_progress(0, remaining)
-    if plan.null_id_range is not None:
-        order = sorted(plan.transaction_owners)
-        low, high = plan.null_id_range
-        for start in range(low, high + 1, batch_size):
-            stop = min(start + batch_size, high + 1)
-            explicit = order[bisect_left(order, start):bisect_left(order, stop)]
-            with engine.begin() as conn:
-                assigned = _assign_range(conn, plan, start, stop, explicit)
-            remaining -= assigned
-            metrics.backfill_progress(assigned, remaining)
-            on_batch(assigned)
-    _invalidate_cached_data(plan.owner_ids)
+    try:
+        if plan.null_id_range is not None:
+            order = sorted(plan.transaction_owners)
+            low, high = plan.null_id_range
+            for start in range(low, high + 1, batch_size):
+                stop = min(start + batch_size, high + 1)
+                explicit = order[bisect_left(order, start):bisect_left(order, stop)]
+                with engine.begin() as conn:
+                    assigned = _assign_range(conn, plan, start, stop, explicit)
+                remaining -= assigned
+                metrics.backfill_progress(assigned, remaining)
+                on_batch(assigned)
+    finally:
+        # Stopped or not, the batches committed so far moved rows to their owners (and off
+        # the shared ledger when an owner is isolated): what was cached before is stale.
+        _invalidate_cached_data(plan.owner_ids)
 
 
 def _assign_import_batches(conn, plan):

@@ -265,3 +265,35 @@ def test_the_new_owner_s_isolated_cache_goes_stale(small_legacy):
     assert summary(lambda: "rebuilt") == "before"  # cached
     assert backfill(install, "--owner", "alice@example.com").exit_code == 0
     assert summary(lambda: "after the backfill") == "after the backfill"
+
+
+def test_an_interrupted_backfill_still_makes_the_new_owner_s_cache_stale(small_legacy,
+                                                                         monkeypatch):
+    """The batches committed before a stop gave their rows owners: the owners' cached
+    aggregates (and the shared ledger's) are stale whether or not the run finishes."""
+    from finance_app.rollout import backfill as backfill_module
+
+    install, app = small_legacy, small_legacy.app
+    set_isolation(app, ["staff"])
+    alice = install.user_id("alice@example.com")
+    with app.app_context():
+        bearer = {"Authorization": f"Bearer {issue_token(db.session.get(User, alice))}"}
+
+    def summary(build):
+        with app.test_request_context("/api/x", headers=bearer):
+            return cached("summary:2024-11", build)
+
+    assert summary(lambda: "before") == "before"
+    real_assign_range, calls = backfill_module._assign_range, []
+
+    def interrupted_in_second_batch(*args, **kwargs):
+        calls.append(real_assign_range(*args, **kwargs))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return calls[-1]
+
+    monkeypatch.setattr(backfill_module, "_assign_range", interrupted_in_second_batch)
+    stopped = backfill(install, "--owner", "alice@example.com", "--batch-size", 1000)
+    assert stopped.exit_code == 130, stopped.output
+    assert install.unowned() == SMALL_ROWS - 1000  # one batch committed
+    assert summary(lambda: "after the stop") == "after the stop"
