@@ -50,7 +50,7 @@ def list_statements(app, headers):
 
 def explain(conninfo, statement, parameters, wanted):
     with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
-        db_wall._set(cursor, wanted)  # the settings the request's transaction had
+        cursor.execute(db_wall._settings(wanted))  # the settings the request's transaction had
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
         lines = [row[0] for row in cursor.fetchall()]
     ms = float(next(line for line in lines if line.startswith("Execution Time")).split()[2])

@@ -39,8 +39,10 @@ class BaseConfig:
         os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_INSTANCE_DIR / 'finance.db'}")
     )
     # A failing statement's error (logged) names its SQL, never its parameters: those are
-    # bank data (descriptions, amounts, merchants).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # bank data (descriptions, amounts, merchants). No pool_pre_ping: on PostgreSQL a dead
+    # pooled connection is found without a round trip (finance_app/postgres.py); a SQLite
+    # connection does not die.
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 
     # Cache: Redis when REDIS_URL is set, otherwise a file-system cache that every worker
     # process on this host shares (a per-process cache could not be invalidated by a write

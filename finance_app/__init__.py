@@ -33,6 +33,13 @@ def create_app(config=None, **overrides):
     # First of all hooks: the request line and the response metrics cover every other one.
     init_observability(app)
 
+    from .postgres import engine_options
+    from .postgres import install as install_postgres
+
+    # On PostgreSQL the driver runs in autocommit mode and `install_postgres` starts every
+    # transaction (with its first statement): the two go together.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
@@ -47,6 +54,7 @@ def create_app(config=None, **overrides):
     from .isolation.db_wall import install as install_db_wall
 
     with app.app_context():
+        install_postgres(db.engine)
         app.extensions["flags"] = make_flag_service(app, db.engine)
         install_db_wall(db.engine)
     init_access(app)

@@ -74,15 +74,16 @@ def quick_password_hashes(request, monkeypatch):
 
 
 @contextmanager
-def app_on_fresh_database(tmp_path, backend, migrate=True, **overrides):
+def app_on_fresh_database(tmp_path, backend, migrate=True, through=None, **overrides):
     """An app on a new, empty database — a SQLite file or a PostgreSQL database dropped
-    afterwards — migrated to head unless `migrate` is false."""
+    afterwards — migrated to head unless `migrate` is false. `through(url)`, if given, is
+    the URL the app reaches the database by (a proxy's)."""
     drop = None
     if backend == "postgres":
         url, drop = fresh_postgres_database()
     else:
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    app = make_app(tmp_path, database_url=url, **overrides)
+    app = make_app(tmp_path, database_url=through(url) if through else url, **overrides)
     try:
         if migrate:
             with app.app_context():

@@ -47,8 +47,8 @@ class CopyWriter:
     def write(self, rows):
         if self.staging is None:
             self.staging = _staging_table()
-            # Created through SQLAlchemy, whose hook (db_wall.py) sets this transaction's role
-            # and principal first: the raw COPY below passes no hook.
+            # Created through SQLAlchemy, whose hooks start this transaction and set its role
+            # and principal first (postgres.py, db_wall.py): the raw COPY below passes none.
             self.staging.create(self.session.connection())
         driver = self.session.connection().connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(

@@ -9,11 +9,13 @@ not isolate — so a raw `text()` query, a Core statement on a plain connection 
 How a statement meets the policies:
 
 - Request code runs as `WALL_ROLE` (a role that owns no table and is subject to the
-  policies): before the first statement of each transaction opened inside a request, this
+  policies): with the first statement of each transaction opened inside a request, this
   module sends `SET LOCAL ROLE` and the transaction's principal (`finance.viewer`), its
   isolation decision (`finance.isolated`) and who else is isolated (`finance.rule`, the flag
-  definition as `visibility.py` translates it). They are set by the app from the request's one
-  decision (`decision.py`), never from request input, and vanish when the transaction ends,
+  definition as `visibility.py` translates it) — one `set_config` statement, run before that
+  statement in the same round trip, after the transaction's BEGIN (finance_app/postgres.py).
+  They are set by the app from the request's one decision (`decision.py`), never from
+  request input (and quoted by psycopg all the same), and vanish when the transaction ends,
   so a pooled connection carries nothing into the next request.
 - Ops commands, migrations, background threads and the named escape hatch
   `unscoped(reason)` (admin aggregates, identity lookups by token or session hash) run as the
@@ -29,7 +31,10 @@ policies on every table whose `user_id` references `users` (models.Owned) — ru
 upgrade (migrations/env.py), so a new owned table gets its policies with no code of its own.
 """
 from flask import has_request_context
+from psycopg import sql
 from sqlalchemy import event, text
+
+from ..postgres import send_before_next_statement
 
 from .decision import deciding_isolation, isolation_on, visibility_rule
 from .escape import unscoped_reason
@@ -216,11 +221,9 @@ def _before_statement(conn, cursor, statement, parameters, context, executemany)
     key = None if wanted is None else (wanted[0], wanted[1], wanted[2] and wanted[2].digest)
     if conn.info.get(_STATE) == key:
         return
-    # A cursor of its own: the statement's may be a server-side one (a streamed export),
-    # which would only DECLARE these, never run them.
-    with cursor.connection.cursor() as settings:
-        if wanted is None or _has_wall(conn, settings):
-            _set(settings, wanted)
+    if wanted is None or _has_wall(conn, cursor):
+        # Not sent now: with the statement, in its round trip (finance_app/postgres.py).
+        send_before_next_statement(conn, _settings(wanted))
     conn.info[_STATE] = key
 
 
@@ -230,18 +233,22 @@ def _has_wall(conn, cursor):
     wall alone, rather than fail. Remembered per connection once true; asked again in each
     transaction until then, so the wall engages on the first one after the upgrade."""
     if not conn.info.get(_PRESENT):
-        cursor.execute(WALL_PRESENT)
-        conn.info[_PRESENT] = cursor.fetchone()[0]
+        # A cursor of its own: the statement's may be a server-side one (a streamed export),
+        # which would only DECLARE this, never run it.
+        with cursor.connection.cursor() as asking:
+            asking.execute(WALL_PRESENT)
+            conn.info[_PRESENT] = asking.fetchone()[0]
     return conn.info[_PRESENT]
 
 
-def _set(cursor, wanted):
+def _settings(wanted):
+    """The statement that sets the transaction to `wanted`, its values as literals (quoted by
+    psycopg): it travels in one round trip with others (a BEGIN, the statement itself)."""
     if wanted is None:
-        cursor.execute("SELECT set_config('role', 'none', true)")
-    else:
-        viewer, isolated, rule = wanted
-        cursor.execute(
-            "SELECT set_config('role', %s, true), set_config('finance.viewer', %s, true), "
-            "set_config('finance.isolated', %s, true), set_config('finance.rule', %s, true)",
-            (WALL_ROLE, "" if viewer is None else str(viewer), "on" if isolated else "off",
-             "" if rule is None else rule.to_json()))
+        return sql.SQL("SELECT set_config('role', 'none', true)")
+    viewer, isolated, rule = wanted
+    values = (WALL_ROLE, "" if viewer is None else str(viewer), "on" if isolated else "off",
+              "" if rule is None else rule.to_json())
+    return sql.SQL("SELECT set_config('role', {}, true), set_config('finance.viewer', {}, true), "
+                   "set_config('finance.isolated', {}, true), set_config('finance.rule', {}, true)"
+                   ).format(*map(sql.Literal, values))

@@ -20,6 +20,7 @@ from flask_migrate import upgrade
 from ..demo import DEMO_PASSWORD, DEMO_USERS, generate_transactions
 from ..ingest.service import fingerprint
 from ..models import utcnow
+from ..postgres import start_transaction
 from . import schema
 
 MAX_ROWS = 1_000_000
@@ -152,7 +153,9 @@ def _insert_batches(conn, today):
 def _write_chunk(engine, rows):
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            # COPY is several times faster than any INSERT for bulk loads.
+            # COPY is several times faster than any INSERT for bulk loads. It goes to the
+            # driver directly: the transaction is started first.
+            start_transaction(conn)
             columns = ", ".join(LEDGER_COLUMNS)
             cursor = conn.connection.dbapi_connection.cursor()
             with cursor.copy(f"COPY transactions ({columns}) FROM STDIN") as copy:
