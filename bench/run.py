@@ -32,7 +32,7 @@ from bench import dataset  # noqa: E402
 from bench.common import machine, table  # noqa: E402
 from bench.import_bench import copy_rows, export, parsed  # noqa: E402
 from bench.load import Server, wrk  # noqa: E402
-from bench.wire import RoundTripCounter  # noqa: E402
+from tests.support.round_trips import RoundTripProxy  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"100k": 100_000, "300k": 300_000, "1M": 1_000_000}
@@ -238,8 +238,8 @@ def in_process(name, bench, folder, requests=20):
     flag evaluations per request with their time (the app's one SDK adapter, counted)."""
     from finance_app.isolation.unleash_sdk import SdkClient
 
-    proxy = RoundTripCounter()
-    proxied = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/{name}"
+    proxy = RoundTripProxy()
+    proxied = proxy.proxied_url(dataset.sa_url(name))
     token = {"Authorization": f"Bearer {bench.tokens[dataset.ISOLATED_VIEWER]}"}
     from finance_app import create_app
 
@@ -259,24 +259,24 @@ def in_process(name, bench, folder, requests=20):
 
     for _ in range(3):
         assert client.get(LIST, headers=token).status_code == 200
-    proxy.reset()
-    with mock.patch.object(SdkClient, "is_enabled", counted):
+    with mock.patch.object(SdkClient, "is_enabled", counted), proxy.counting() as seen:
         for _ in range(requests):
             assert client.get(LIST, headers=token).status_code == 200
-    app_trips = proxy.round_trips / requests
+    app_trips = len(seen["round_trips"]) / requests
     app.extensions["flags"].close()
 
-    os.environ.update(DATABASE_URL=proxied, REDIS_URL=REDIS_URL,
+    os.environ.update(DATABASE_URL=proxied.replace("postgresql+psycopg://", "postgresql://"),
+                      REDIS_URL=REDIS_URL,
                       FLOOR_KEY_PREFIX=f"floor-{name}-inproc:")
     from bench.floor_app import app as floor
 
     floor_client = floor.test_client()
     for _ in range(3):
         assert floor_client.get(LIST, headers=token).status_code == 200
-    proxy.reset()
-    for _ in range(requests):
-        assert floor_client.get(LIST, headers=token).status_code == 200
-    floor_trips = proxy.round_trips / requests
+    with proxy.counting() as seen:
+        for _ in range(requests):
+            assert floor_client.get(LIST, headers=token).status_code == 200
+    floor_trips = len(seen["round_trips"]) / requests
     proxy.close()
     return dict(app_trips=app_trips, floor_trips=floor_trips,
                 evaluations_per_request=len(evaluations) / requests,
