@@ -63,6 +63,28 @@ def test_an_owned_table_without_policies_is_found_and_the_next_upgrade_covers_it
     assert tables_without_the_wall(postgres_app) == []
 
 
+def test_the_next_upgrade_replaces_the_wall_functions_of_an_earlier_release(postgres_app):
+    """A database walled by an earlier release (its per-user function, 25 us a user and
+    statement) gets this release's functions from the next `flask db upgrade`."""
+    retired = "finance_owner_shared(jsonb, integer, text, integer)"
+    add_user(postgres_app, "erin@example.com", "staff")
+    with postgres_app.app_context(), db.engine.begin() as conn:
+        conn.execute(text("CREATE FUNCTION finance_owner_shared(rule jsonb, uid integer, "
+                          "cohort text, bucket integer) RETURNS boolean LANGUAGE sql "
+                          "AS 'SELECT false'"))
+        conn.execute(text("CREATE OR REPLACE FUNCTION finance_shared_owners() RETURNS SETOF "
+                          "integer LANGUAGE sql AS 'SELECT id FROM users WHERE false'"))
+    with postgres_app.app_context():
+        upgrade()
+    with postgres_app.app_context(), db.engine.begin() as conn:
+        assert conn.execute(text("SELECT to_regprocedure(:f)"), {"f": retired}).scalar() is None
+        conn.execute(text("SELECT set_config('finance.rule', :rule, true)"),
+                     {"rule": '{"translatable": true, "alternatives": []}'})  # nobody isolated
+        shared = set(conn.execute(text("SELECT finance_shared_owners()")).scalars())
+        everyone = set(conn.execute(text("SELECT id FROM users")).scalars())
+    assert shared == everyone and everyone
+
+
 # --- the wall alone ---------------------------------------------------------------------------
 
 def pass_through(stmt):
