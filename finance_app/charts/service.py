@@ -107,14 +107,16 @@ def category_totals(month):
     return cached(f"categories:{month}", build)
 
 
-def monthly_trends(months):
-    """[{month, income, expenses, net}] for `months` months, oldest first."""
+def monthly_trends(months, last=None):
+    """[{month, income, expenses, net}] for `months` months ending with `last` (a checked
+    "YYYY-MM"; the latest month with rows when None), oldest first."""
     if not 1 <= months <= MAX_TREND_MONTHS:
         raise AppError(422, "validation_error",
                        f"months: must be between 1 and {MAX_TREND_MONTHS}", field="months")
 
+    last = last or default_month()
+
     def build():
-        last = default_month()
         first = shift(last, -(months - 1))
         year = cast(extract("year", Transaction.date), Integer).label("year")
         month_no = cast(extract("month", Transaction.date), Integer).label("month_no")
@@ -130,7 +132,7 @@ def monthly_trends(months):
             trend.append({"month": month, "income": money(income), "expenses": money(spent),
                           "net": money(income - spent)})
         return trend
-    return cached(f"trends:{months}", build)
+    return cached(f"trends:{months}:{last}", build)
 
 
 def top_merchants(month=None, limit=10):

@@ -1,5 +1,6 @@
 """The signed-in home page: one month of the visible ledger at a glance — summary cards,
-charts, the month's explanation and the latest rows; the upload panel when there are none."""
+charts (the trend ending with that month), the month's explanation and its latest rows; the
+upload panel when there are none."""
 from flask import Blueprint, flash, render_template, request
 
 from ..charts import service as charts
@@ -18,7 +19,7 @@ RECENT_ROWS = 10
 @bp.get("/")
 @access(DATA)
 def index():
-    recent, count = list_transactions(Filters(limit=RECENT_ROWS))
+    _, count = list_transactions(Filters(limit=1))  # anything visible at all (a cached total)
     if count == 0:
         return render_template("dashboard/index.html", count=0, isolated=isolation_on())
     latest = charts.default_month()
@@ -31,12 +32,13 @@ def index():
         flash(f"Month: {exc}", "error")
         month, status = latest, 400
     chart_data = {
-        "trends": charts.monthly_trends(TREND_MONTHS),
+        "trends": charts.monthly_trends(TREND_MONTHS, last=month),
         "categories": charts.category_totals(month),
         "merchants": charts.top_merchants(month, MERCHANTS_SHOWN),
     }
     return render_template(
-        "dashboard/index.html", count=count, isolated=isolation_on(), recent=recent,
+        "dashboard/index.html", count=count, isolated=isolation_on(),
+        recent=list_transactions(Filters(month=month, limit=RECENT_ROWS))[0],
         month=month, previous_month=shift(month, -1),
         next_month=shift(month, 1) if month < latest else None,
         summary=charts.month_summary(month), explanation=explain_month(month),

@@ -44,6 +44,14 @@ def test_another_month_and_its_neighbours(app, ledger):
     page = erin.get("/?month=2024-03")
     assert ref.summary(ERIN_ROWS, "2024-03")["expenses"] in page.text
     assert chart_data(page)["categories"] == ref.categories(ERIN_ROWS, "2024-03")
+    # The trend ends with the month shown, and the latest rows are that month's.
+    assert chart_data(page)["trends"][-1]["month"] == "2024-03"
+    assert chart_data(page)["trends"] == get(erin, "/api/charts/trends?months=13")[:-1]
+    shown = set(map(int, re.findall(r'href="/explain/transactions/(\d+)"', page.text)))
+    march = {tx_id for tx_id, row in zip(ledger.erin_ids, ERIN_ROWS)
+             if ref.month_of(row) == "2024-03"}
+    assert shown and shown <= march
+    assert 'href="/transactions?month=2024-03"' in page.text
     assert 'href="/?month=2024-02"' in page.text and 'href="/?month=2024-04"' in page.text
     # The latest month has no "next" link; an empty month says so instead of drawing.
     assert 'rel="next"' not in erin.get("/").text
@@ -115,7 +123,8 @@ def test_a_shared_ledger_row_dated_out_of_range_breaks_nobody(app, people, far):
     page = carol.get("/")
     assert page.status_code == 200, page.headers.get("Location")
     assert chart_data(page)["trends"][-1]["month"] == "2024-11"
-    assert "far away" in page.text  # the row itself is still listed, for its owner to fix
+    # The row itself is still listed (the dashboard lists the month's), for its owner to fix.
+    assert "far away" in carol.get("/transactions").text
     for url in ("/api/charts/trends?months=36", "/api/charts/summary",
                 "/api/charts/categories", "/api/charts/merchants"):
         response = carol.get(url)
