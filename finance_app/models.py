@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -152,6 +153,11 @@ class Transaction(Owned, db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
+
+    @classmethod
+    def uncategorised(cls):
+        """SQL: the row has no category (none, or a blank one from an older import)."""
+        return or_(cls.category.is_(None), cls.category == "")
 
 
 class ApiToken(Owned, db.Model):

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import not_, select
 
 from ..api import Body
 from ..bounds import Id
@@ -76,18 +76,10 @@ class Accepted(BaseModel):
     confidence: Optional[float] = Field(description="The suggestion's, when one was accepted.")
 
 
-def _is_categorised():
-    return and_(Transaction.category.is_not(None), Transaction.category != "")
-
-
-def _is_uncategorised():
-    return or_(Transaction.category.is_(None), Transaction.category == "")
-
-
 def _training_examples():
     rows = db.session.execute(scope(
         select(Transaction.description, Transaction.merchant, Transaction.category)
-        .where(_is_categorised()).order_by(*LATEST_FIRST).limit(MAX_TRAINING_ROWS)
+        .where(not_(Transaction.uncategorised())).order_by(*LATEST_FIRST).limit(MAX_TRAINING_ROWS)
     )).all()
     return [(row_text(description, merchant), category)
             for description, merchant, category in rows]
@@ -101,7 +93,7 @@ def current_model():
 def latest_categorised(limit=10):
     """The latest categorised rows: what the suggestions learn from (shown on the page)."""
     return db.session.execute(scope(
-        select(Transaction).where(_is_categorised()).order_by(*LATEST_FIRST).limit(limit)
+        select(Transaction).where(not_(Transaction.uncategorised())).order_by(*LATEST_FIRST).limit(limit)
     )).scalars().all()
 
 
@@ -111,7 +103,7 @@ def suggestions(limit=50, transaction_id=None):
     model = current_model()
     rows = []
     if model.ready:
-        stmt = select(Transaction).where(_is_uncategorised())
+        stmt = select(Transaction).where(Transaction.uncategorised())
         if transaction_id is not None:
             stmt = stmt.where(Transaction.id == transaction_id)
         rows = db.session.execute(

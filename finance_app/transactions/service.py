@@ -44,6 +44,7 @@ class Filters(Body):
 
     q: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
+    uncategorised: bool = False  # only rows without a category
     month: Optional[Month] = None
     start: Optional[Day] = None
     end: Optional[Day] = None
@@ -72,6 +73,8 @@ class Filters(Body):
             raise ValueError("start must be on or before end")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min must not be larger than max")
+        if self.category and self.uncategorised:
+            raise ValueError("choose a category or uncategorised, not both")
         return self
 
     def count_key(self):
@@ -85,7 +88,7 @@ class Filters(Body):
     def query_args(self, **changes):
         """These filters as URL query arguments (for pagination and export links)."""
         values = self.model_dump(exclude_none=True) | changes
-        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+        return {k: str(v) for k, v in values.items() if v is not False and v not in (None, "")}
 
 
 def _filtered(stmt, f):
@@ -97,6 +100,8 @@ def _filtered(stmt, f):
         ))
     if f.category:
         stmt = stmt.where(Transaction.category == f.category)
+    if f.uncategorised:
+        stmt = stmt.where(Transaction.uncategorised())
     if f.month:
         first, last = bounds(f.month)
         stmt = stmt.where(Transaction.date >= first, Transaction.date <= last)
@@ -158,6 +163,7 @@ class TransactionIn(Body):
     description: str = Field(min_length=1, max_length=500)
     merchant: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
+    uncategorised: bool = False  # only rows without a category
     currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$")
 
     @field_validator("amount", mode="before")

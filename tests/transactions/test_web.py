@@ -89,3 +89,23 @@ def test_export_neutralises_formulas(app, dana):
     assert second["description"] == "'-2+3" and second["merchant"] == "'\tTabbed"
     assert second["category"] == "Normal"
     assert by_amount["-1200.00"]["description"] == "Rent February"  # plain text untouched
+
+
+def test_uncategorised_rows_can_be_filtered(dana):
+    """Only rows without a category: the leap-day juice (and none other), on the page, in
+    JSON and in the export; a category and "uncategorised" together are refused."""
+    page = dana.get("/transactions?uncategorised=1")
+    assert page.status_code == 200
+    assert "1 transaction" in page.text and "Leap day 100% juice_bar" in page.text
+    assert "Morning coffee" not in page.text
+    assert 'name="uncategorised" value="1" checked' in page.text
+    api = dana.get("/api/transactions?uncategorised=true")
+    assert [i["description"] for i in api.json["items"]] == ["Leap day 100% juice_bar"]
+    assert api.json["total"] == 1
+    export = dana.get("/transactions/export.csv?uncategorised=1")
+    assert [row["description"] for row in csv.DictReader(io.StringIO(export.text))] == \
+        ["Leap day 100% juice_bar"]
+    both = dana.get("/api/transactions?uncategorised=true&category=Coffee")
+    assert both.status_code == 422 and "not both" in both.json["error"]["message"]
+    # Unticked, the box adds nothing to the links the page builds.
+    assert "uncategorised=False" not in dana.get("/transactions?limit=2").text
