@@ -27,3 +27,20 @@ def test_every_page_fits_a_phone(people, new_page, output_dir):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], \
                 (path, links.nth(i).inner_text())
         page.screenshot(path=str(output_dir / f"phone{path.replace('/', '_')}.png"))
+
+
+DATE_CELL_LINES = """() => [...document.querySelectorAll('td')]
+  .filter(td => /^\\d{4}-\\d{2}-\\d{2}$/.test(td.textContent.trim()))
+  .map(td => { const r = document.createRange(); r.selectNodeContents(td);
+               return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; })"""
+
+
+@pytest.mark.parametrize("size", [PHONE, (1280, 800)], ids=["phone", "desktop"])
+def test_dates_never_wrap(people, new_page, size):
+    set_isolation(people.app, ["staff"])
+    page = new_page(*size)
+    sign_in(page, "bob@example.com", PASSWORD)
+    for path in ("/", "/transactions"):
+        page.goto(path)
+        lines = page.evaluate(DATE_CELL_LINES)
+        assert lines and set(lines) == {1}, (path, lines)
