@@ -45,6 +45,9 @@ def create_app(config=None, **overrides):
     csrf.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)
+    from .text import install as install_text
+
+    install_text(app)
     # Templates ask `current_principal()`, not Flask-Login's `current_user`.
     login_manager.init_app(app, add_context_processor=False)
 

@@ -166,3 +166,25 @@ def test_revert_from_the_audit_log(app, people, admin):
     again = post(admin, f"/admin/flags/audit/{event['id']}/revert", reason="again")
     assert flash(again, "error") == [
         f"Event {event['id']} was already reverted by event {event['id'] + 1}."]
+
+
+def test_check_messages_show_commands_as_code_not_backticks(app, people, admin):
+    """Messages name commands in backticks (JSON and logs keep them); the page shows them
+    as code, still escaped."""
+    from finance_app.extensions import cache
+
+    with app.app_context():
+        cache.set("summary:2024-11", {"total": "1.00"})  # a legacy key: an amber check
+    page = admin.get("/admin/flags").text
+    check = re.search(r'<li class="amber" data-check="legacy_cache_keys">(.*?)</li>', page, re.S)
+    assert check, "the legacy cache keys check is not shown"
+    assert "<code>flask cache purge-legacy</code>" in check.group(1)
+    assert "`" not in check.group(1)
+
+
+def test_code_spans_escape_everything_else():
+    from finance_app.text import code_spans
+
+    assert str(code_spans("run `a <b>` & <i>x</i>")) == \
+        "run <code>a &lt;b&gt;</code> &amp; &lt;i&gt;x&lt;/i&gt;"
+    assert str(code_spans("no `closing")) == "no `closing"
