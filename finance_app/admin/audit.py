@@ -102,5 +102,11 @@ def summary(event):
     else:
         text = f"{action} {target}"
     if event.reverted_event_id:
-        text = f"Revert of #{event.reverted_event_id}: {text}"
+        reverted = db.session.get(AuditEvent, event.reverted_event_id)
+        if reverted is not None and reverted.reverted_event_id:
+            # Reverting a revert applies the first change again: say so.
+            text = (f"Redo of #{reverted.reverted_event_id} (revert of revert "
+                    f"#{reverted.id}): {text}")
+        else:
+            text = f"Revert of #{event.reverted_event_id}: {text}"
     return text

@@ -167,6 +167,15 @@ def test_revert_from_the_audit_log(app, people, admin):
     assert flash(again, "error") == [
         f"Event {event['id']} was already reverted by event {event['id'] + 1}."]
 
+    # The revert's own button says what it does: apply the first change again.
+    revert_row = re.search(rf'<tr data-event="{event["id"] + 1}">(.*?)</tr>', again, re.S)
+    assert f'>Redo #{event["id"]}</button>' in revert_row.group(1)
+    redo = post(admin, f"/admin/flags/audit/{event['id'] + 1}/revert", reason="back again")
+    assert flash(redo, "success") == [
+        f"Redo of #{event['id']} (revert of revert #{event['id'] + 1}): "
+        "Enabled isolation for cohort beta."]
+    assert isolation(admin)["cohorts"] == ["beta", "staff"]
+
 
 def test_check_messages_show_commands_as_code_not_backticks(app, people, admin):
     """Messages name commands in backticks (JSON and logs keep them); the page shows them
