@@ -1,4 +1,5 @@
 """Sign-up, sign-in, sign-out (web) and the JSON auth endpoints."""
+import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -14,11 +15,13 @@ from flask import (
 )
 from pydantic import BaseModel, Field
 
+from .. import cache_backend
 from ..api import Body, parse_body
 from ..errors import AppError
-from ..extensions import db
+from ..extensions import cache, db
 from ..isolation import AUTH, access, current_principal, isolation_on, sign_in, sign_out
-from ..isolation.principal import signed_in_with_token, signed_in_within
+from ..isolation.keys import form_use_key
+from ..isolation.principal import hash_secret, signed_in_with_token, signed_in_within
 from ..isolation.sessions import end_other_sessions
 from ..models import User
 from ..openapi import documented
@@ -143,10 +146,15 @@ def settings(user):
     return _settings_page(user)
 
 
+# How long a token form's marker is remembered once sent (a reload after that makes a token).
+FORM_USE_SECONDS = 24 * 3600
+
+
 def _settings_page(user, new_token=None, status=200):
     minutes = current_app.config["FRESH_SIGN_IN_MINUTES"]
     return render_template("auth/settings.html", user=user, tokens=service.my_tokens(user.id),
                            new_token=new_token, form=SignOutForm(), fresh_minutes=minutes,
+                           token_form_marker=secrets.token_urlsafe(16),
                            needs_password=not signed_in_within(minutes * 60)), status
 
 
@@ -157,9 +165,26 @@ def _settings_page(user, new_token=None, status=200):
 @limits.password_for_account
 def create_token(user):
     service.confirm_owner(user, request.form.get("password"))
+    if not _first_use_of_form(request.form.get("once", "")):
+        # The browser sent the same form again (a reload of the page the token was shown
+        # on): a second token nobody asked for, and the first one's secret lost.
+        flash("This form was already sent (was the page reloaded?): the token it created is "
+              "listed below; its secret was shown once. Create another token if you need "
+              "one.", "error")
+        return _settings_page(user, status=409)
     name = (request.form.get("name") or "").strip()[:100] or "api"
     # Shown once, in this response only (never through the session cookie).
     return _settings_page(user, new_token=service.issue_token(user, name=name), status=201)
+
+
+def _first_use_of_form(marker):
+    """Whether the token form carrying `marker` is sent for the first time. A form without a
+    marker (an older page) counts as first; so does any form while the cache cannot tell."""
+    if not marker:
+        return True
+    if cache.add(form_use_key(hash_secret(marker)), True, timeout=FORM_USE_SECONDS):
+        return True
+    return not cache_backend.reachable()
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")

@@ -29,6 +29,11 @@ def token_key(token_hash):
     return f"_token:{token_hash}"
 
 
+def form_use_key(marker_hash):
+    """A one-use form's marker, once the form was sent (auth/routes.py: token creation)."""
+    return f"_form-used:{marker_hash}"
+
+
 def session_key(session_hash):
     return f"_session:{session_hash}"
 

@@ -79,3 +79,37 @@ def test_settings_work_under_the_emergency_lock(app, people):
     alice = people.client("alice")
     assert alice.get("/").status_code == 503
     assert alice.get("/settings").status_code == 200
+
+
+def test_sending_the_token_form_again_makes_no_second_token(app, people):
+    """A reload of the page a token was shown on sends the same form again: refused (409,
+    with a message), one token, its secret not shown again."""
+    alice = people.client("alice")
+    page = alice.get("/settings").text
+    form = {"name": "assistant", "csrf_token": csrf_token(alice, "/settings"),
+            "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
+    first = alice.post("/settings/tokens", data=form)
+    assert first.status_code == 201 and "<code>fa_" in first.text
+    again = alice.post("/settings/tokens", data=form)
+    assert again.status_code == 409
+    assert "already sent" in again.text and "<code>fa_" not in again.text
+    assert len(token_ids(app, people.ids["alice"])) == 1
+    # The page the token was shown on carries a new marker: the next token is made.
+    form["once"] = re.search(r'name="once" value="([^"]+)"', first.text).group(1)
+    assert alice.post("/settings/tokens", data=form).status_code == 201
+    assert len(token_ids(app, people.ids["alice"])) == 2
+
+
+def test_with_the_cache_unreachable_the_token_form_still_makes_tokens(app, people,
+                                                                     monkeypatch):
+    from finance_app import cache_backend
+    from finance_app.extensions import cache
+
+    alice = people.client("alice")
+    page = alice.get("/settings").text
+    monkeypatch.setattr(cache, "add", lambda *args, **kwargs: False)  # what a down cache says
+    monkeypatch.setattr(cache_backend, "reachable", lambda: False)
+    form = {"name": "assistant", "csrf_token": csrf_token(alice, "/settings"),
+            "once": re.search(r'name="once" value="([^"]+)"', page).group(1)}
+    assert alice.post("/settings/tokens", data=form).status_code == 201
+    assert alice.post("/settings/tokens", data=form).status_code == 201  # cannot tell: made
