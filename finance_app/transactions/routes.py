@@ -104,7 +104,8 @@ def set_category(tx_id):
         return redirect(_back_to_list())
     service.update_transaction(tx_id, TransactionPatch(category=category or None))
     flash("Category saved.", "success")
-    return redirect(_back_to_list())
+    # Back to the row just edited, not the top of a long page.
+    return redirect(f"{_back_to_list()}#tx-{tx_id}")
 
 
 @bp.route("/transactions/<int:tx_id>/delete", methods=["GET", "POST"])

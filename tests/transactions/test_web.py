@@ -44,7 +44,10 @@ def test_inline_category_edit(dana):
     response = dana.post(f"/transactions/{dana.ids[0]}/category",
                          data={"category": "Cafes", "csrf_token": token,
                                "next": "/transactions?q=coffee"})
-    assert response.status_code == 302 and response.headers["Location"] == "/transactions?q=coffee"
+    # Back to the edited row (its anchor), not the top of the page.
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/transactions?q=coffee#tx-{dana.ids[0]}"
+    assert f'<tr id="tx-{dana.ids[0]}">' in dana.get("/transactions?q=coffee").text
     assert dana.get(f"/api/transactions/{dana.ids[0]}").json["category"] == "Cafes"
     assert dana.post(f"/transactions/{dana.ids[0]}/category",
                      data={"category": "x"}).status_code == 400  # no CSRF token
@@ -55,7 +58,7 @@ def test_next_after_edit_stays_on_the_transactions_page(dana):
     response = dana.post(f"/transactions/{dana.ids[0]}/category",
                          data={"category": "Cafes", "csrf_token": token,
                                "next": "https://evil.example.com/"})
-    assert response.headers["Location"] == "/transactions"
+    assert response.headers["Location"] == f"/transactions#tx-{dana.ids[0]}"
 
 
 def test_delete_asks_first_then_deletes(dana):
