@@ -26,7 +26,7 @@ def test_every_page_fits_a_phone(people, new_page, output_dir):
             box = links.nth(i).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0], \
                 (path, links.nth(i).inner_text())
-        page.screenshot(path=str(output_dir / f"phone{path.replace('/', '_')}.png"))
+        page.screenshot(path=str(output_dir / f"phone{path.replace('/', '_')}.png"), full_page=True)
 
 
 DATE_CELL_LINES = """() => [...document.querySelectorAll('td')]

@@ -112,3 +112,23 @@ def test_uncategorised_rows_can_be_filtered(dana):
     assert both.status_code == 422 and "not both" in both.json["error"]["message"]
     # Unticked, the box adds nothing to the links the page builds.
     assert "uncategorised=False" not in dana.get("/transactions?limit=2").text
+
+
+def test_column_headers_sort_and_reverse(dana):
+    import html
+    import re
+
+    def headers(page):
+        return {re.sub(r"\W", "", html.unescape(label)): (html.unescape(href), sort)
+                for sort, href, label in re.findall(
+                    r'<th[^>]*?(?: aria-sort="(\w+)")?>\s*<a href="([^"]+)">([^<]+)</a></th>',
+                    page.text)}
+
+    page = headers(dana.get("/transactions?q=e"))  # newest first by default
+    assert page["Date"] == ("/transactions?q=e&sort=date&limit=50", "descending")
+    assert page["Amount"] == ("/transactions?q=e&sort=-amount&limit=50", "")
+    assert page["Description"] == ("/transactions?q=e&sort=description&limit=50", "")
+    by_amount = dana.get("/transactions?q=e&sort=-amount&offset=2&limit=2")
+    assert headers(by_amount)["Amount"] == ("/transactions?q=e&sort=amount&limit=2", "descending")
+    rows = dana.get("/transactions?sort=amount").text
+    assert rows.index("Rent February") < rows.index("Valentine dinner") < rows.index("January salary")
