@@ -131,3 +131,25 @@ def test_a_shared_ledger_row_dated_out_of_range_breaks_nobody(app, people, far):
         assert response.status_code == 200, (url, response.text)
     assert carol.get("/api/charts/trends?months=36").json[-1]["month"] == "2024-11"
     assert carol.get("/api/charts/summary").json["month"] == "2024-11"
+
+
+def test_every_chart_has_its_numbers_as_a_table(app, ledger):
+    """The charts are pictures: their data is also on the page as tables (screen readers,
+    exact values), row for row."""
+    erin = ledger.client("erin")
+    page = erin.get("/")
+    data = chart_data(page)
+
+    def table_rows(table_id):
+        body = re.search(rf'<table[^>]*id="{table_id}">.*?<tbody>(.*?)</tbody>', page.text, re.S)
+        assert body, table_id
+        return [re.findall(r"<td[^>]*>([^<]*)</td>", row)
+                for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+
+    assert table_rows("trend-table") == [[t["month"], t["income"], t["expenses"], t["net"]]
+                                         for t in data["trends"]]
+    assert table_rows("category-table") == [[c["category"] or "Uncategorised", c["total"]]
+                                            for c in data["categories"]]
+    assert table_rows("merchant-table") == [[m["merchant"], m["total"]]
+                                            for m in data["merchants"]]
+    assert data["categories"] and data["merchants"]
