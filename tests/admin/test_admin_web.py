@@ -197,3 +197,14 @@ def test_code_spans_escape_everything_else():
     assert str(code_spans("run `a <b>` & <i>x</i>")) == \
         "run <code>a &lt;b&gt;</code> &amp; &lt;i&gt;x&lt;/i&gt;"
     assert str(code_spans("no `closing")) == "no `closing"
+
+
+def test_the_dashboard_says_in_plain_words_what_isolation_does(people, admin):
+    page = admin.get("/admin/flags").text
+    section = re.search(r'<section class="card" id="what-isolation-does">(.*?)</section>',
+                        page, re.S)
+    assert section, "no explanation of isolation on the dashboard"
+    text = re.sub(r"<[^>]+>", "", section.group(1))
+    for words in ("shared ledger", "private ledger", "see only their own",
+                  "Nothing is copied or deleted"):
+        assert words in text
