@@ -50,7 +50,8 @@ DELIMITERS = ",;\t"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 DESCRIPTION_MAX, MERCHANT_MAX, CATEGORY_MAX = 500, 200, 100
 FORMAT_OPTIONS = ("date_format", "decimal")
-DISTINCT_VALUES = 4096     # values tallied by the scan before they are read (memory bound)
+SCAN_BATCH = 4096          # cells the scan gathers before counting them
+DISTINCT_VALUES = 4096     # distinct values the scan counts before reading them (memory bound)
 DISTINCT_DATES = 4096      # date cells remembered, read, by a pass over the rows
 _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 ZERO = Decimal("0.00")
@@ -283,30 +284,42 @@ class ParsedUpload:
         """One pass over every line: count them, and vote on the date format and the
         decimal separator with every value of the columns concerned.
 
-        The values are tallied as they come and read once per distinct value: dates
-        repeat (several lines a day), and an amount is tallied by its shape, its digits
-        all made 0 (which digits they are changes neither how the cell splits into sign,
-        number and currency nor the separator it shows). The votes are those of reading
-        every value one by one, in the same order."""
+        Each value is read once per distinct value, not once per line: dates repeat
+        (several lines a day), and amounts are counted by shape, their digits all made 0
+        (which digits they are changes neither how a cell splits into sign, number and
+        currency nor the separator it shows). The cells are gathered SCAN_BATCH lines at a
+        time and counted by Counter; the counts are read, and emptied, whenever they hold
+        more than DISTINCT_VALUES values, so memory stays bounded. The votes are those of
+        reading every value in file order, in the same order (a tie goes to the format
+        seen first)."""
         width = len(self.columns)
         date_col = self._roles["date"] if vote_dates else None
         amount_cols = [col for role, col in self._roles.items()
                        if role in ("amount", "debit", "credit") and col is not None]
-        dates, date_votes = _Tally(), Counter()
-        shapes, decimal_votes = _Tally(), Counter()
+        date_votes, decimal_votes = Counter(), Counter()
+        date_cells, amount_cells = [], []
+        dates, shapes = Counter(), Counter()
 
-        def vote_dates_of(tally):
-            for text, n in tally.items():
-                for name, _ in values.date_readings(text):
-                    date_votes[name] += n
-
-        def vote_decimals_of(tally):
-            for shape, n in tally.items():
-                try:
-                    _, number, _ = values.split_amount(shape)
-                except values.AmountError:
-                    continue
-                decimal_votes[values.decimal_hint(number)] += n
+        def count_cells(final=False):
+            dates.update(date_cells)
+            # One translate for the batch: cells hold no NUL (the file would be refused).
+            shapes.update("\0".join(amount_cells).translate(_DIGITS_AS_ZERO).split("\0")
+                          if amount_cells else ())
+            date_cells.clear()
+            amount_cells.clear()
+            if final or len(dates) > DISTINCT_VALUES:
+                for text, n in dates.items():
+                    for name, _ in values.date_readings(text):
+                        date_votes[name] += n
+                dates.clear()
+            if final or len(shapes) > DISTINCT_VALUES:
+                for shape, n in shapes.items():
+                    try:
+                        _, number, _ = values.split_amount(shape)
+                    except values.AmountError:
+                        continue
+                    decimal_votes[values.decimal_hint(number)] += n
+                shapes.clear()
 
         count = 0
         for _, fields in self._records():
@@ -316,11 +329,12 @@ class ParsedUpload:
                     continue
                 fields = _padded(fields, width)
             if date_col is not None:
-                dates.add(fields[date_col], vote_dates_of)
+                date_cells.append(fields[date_col])
             for col in amount_cols:
-                shapes.add(fields[col].translate(_DIGITS_AS_ZERO), vote_decimals_of)
-        vote_dates_of(dates)
-        vote_decimals_of(shapes)
+                amount_cells.append(fields[col])
+            if len(amount_cells) >= SCAN_BATCH:
+                count_cells()
+        count_cells(final=True)
         return count, date_votes, decimal_votes
 
     def _decide_date_format(self, votes):
@@ -381,31 +395,28 @@ class ParsedUpload:
                              f"{date_range_text()}")
             return day, None
 
-        def amount(fields, problems):
-            """(signed amount, currency written with it); (None, None) with a problem."""
+        def amount(fields):
+            """(signed amount, currency written with it, None), or (None, None, problem)."""
             total, currency, found = ZERO, None, False
             for role, col, debit in amount_cols:
                 try:
                     read = read_amount(fields[col])
                 except values.AmountError as exc:
-                    problems.append(f"the {role} {fields[col].strip()!r} {exc}")
-                    return None, None
+                    return None, None, f"the {role} {fields[col].strip()!r} {exc}"
                 if read is None:
                     continue
                 negative, value, written = read
                 if role == "amount" and direction_col is not None:
                     word = fields[direction_col].strip()
                     if word.lower() not in cols.DIRECTION_WORDS:
-                        problems.append(f"the debit/credit indicator {word!r} is not one of "
-                                        + "/".join(sorted(cols.DIRECTION_WORDS)))
-                        return None, None
+                        return None, None, (f"the debit/credit indicator {word!r} is not one of "
+                                            + "/".join(sorted(cols.DIRECTION_WORDS)))
                     negative = cols.DIRECTION_WORDS[word.lower()]
                 total += -value if negative or debit else value
                 currency, found = currency or written, True
             if not found:
-                problems.append(no_amount)
-                return None, None
-            return total, currency
+                return None, None, no_amount
+            return total, currency, None
 
         def parse(line, fields):
             if len(fields) != width:
@@ -413,33 +424,29 @@ class ParsedUpload:
                 if shape:
                     return RowError(line, shape)
                 fields = _padded(fields, width)
-            problems = []
             text = fields[date_col]
             if (known := dates.get(text)) is None:
                 if len(dates) >= DISTINCT_DATES:
                     dates.clear()
                 known = dates[text] = read_date(text)
-            day, problem = known
-            if problem:
-                problems.append(problem)
-
-            value, amount_currency = amount(fields, problems)
-
+            day, date_problem = known
+            value, currency, amount_problem = amount(fields)
             merchant = (" ".join(fields[merchant_col].split())[:MERCHANT_MAX] or None
                         if merchant_col is not None else None)
             description = " ".join(fields[description_col].split())[:DESCRIPTION_MAX]
             if not description and merchant:
                 description = " ".join(fields[merchant_col].split())[:DESCRIPTION_MAX]
-            if not description:
-                problems.append("the description is empty")
-            currency = amount_currency or header_currency
+            currency_problem = None
+            currency = currency or header_currency
             if currency_col is not None:
                 try:
                     currency = values.read_currency(fields[currency_col]) or currency
                 except ValueError as exc:
-                    problems.append(f"the {exc}")
-                    currency = None
-            if problems:
+                    currency_problem = f"the {exc}"
+            if date_problem or amount_problem or not description or currency_problem:
+                problems = [p for p in (date_problem, amount_problem,
+                                        None if description else "the description is empty",
+                                        currency_problem) if p]
                 message = "; ".join(problems)
                 return RowError(line, message[0].upper() + message[1:] + ".")
             category = (" ".join(fields[category_col].split())[:CATEGORY_MAX] or None
@@ -568,20 +575,6 @@ def _padded(fields, width):
     """`fields` with missing trailing fields as empty ones: a line that fits the table
     (see `_shape_error`) may end before its last, optional, columns."""
     return fields + [""] * (width - len(fields)) if len(fields) < width else fields
-
-
-class _Tally(dict):
-    """Value → how many times seen, handed to `flush` and emptied at DISTINCT_VALUES
-    distinct values, so that a column of all different values takes bounded memory."""
-
-    def add(self, value, flush):
-        if value in self:
-            self[value] += 1
-        else:
-            if len(self) >= DISTINCT_VALUES:
-                flush(self)
-                self.clear()
-            self[value] = 1
 
 
 def _cell(fields, col):
