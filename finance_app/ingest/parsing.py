@@ -7,10 +7,10 @@
         for item in upload.rows():      # ParsedRow or RowError, in file order, streamed
             ...
 
-The upload is copied into a SpooledTemporaryFile (in memory up to 1 MB, then on disk) while its
-size is counted, and read from there several times but never held whole: once to check the
-encoding, once to decide each column's date format and decimal separator from all its values,
-and once per `rows()`. Whole-file problems raise FileTooLarge (→ 413) or FileRefused (→ 422);
+The upload is copied into memory (up to 1 MB) or a temporary file while its size is counted,
+and read from there several times but never held whole: once to check the encoding, once to
+decide each column's date format and decimal separator from all its values, and once per
+`rows()`. Whole-file problems raise FileTooLarge (→ 413) or FileRefused (→ 422);
 a bad line is a RowError naming its physical line (1-based, header and preamble counted).
 
 A mapping names a column per role — header names, or 0-based indexes when there is no header,
@@ -29,14 +29,14 @@ import itertools
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
 from typing import Optional
 
 import charset_normalizer
 
-from ..bounds import date_range_text, in_date_range
+from ..bounds import FIRST_DATE, date_range_text, last_date
 from . import columns as cols
 from . import values
 
@@ -50,6 +50,11 @@ DELIMITERS = ",;\t"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 DESCRIPTION_MAX, MERCHANT_MAX, CATEGORY_MAX = 500, 200, 100
 FORMAT_OPTIONS = ("date_format", "decimal")
+SCAN_BATCH = 4096          # cells the scan gathers before counting them
+DISTINCT_VALUES = 4096     # distinct values the scan counts before reading them (memory bound)
+DISTINCT_DATES = 4096      # date cells remembered, read, by a pass over the rows
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+ZERO = Decimal("0.00")
 BINARY_SIGNATURES = (
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
@@ -86,6 +91,34 @@ class ParsedRow:
     merchant: Optional[str] = None
     category: Optional[str] = None
     currency: Optional[str] = None  # None: the caller applies its default
+
+
+def _parsed_row_maker():
+    """ParsedRow(line, date, amount, description, merchant, category, currency), the same
+    object, made at half the cost: the frozen dataclass's __init__ sets each field through
+    object.__setattr__; this sets the slots with their descriptors. For the rows pass."""
+    names = tuple(f.name for f in dataclass_fields(ParsedRow))
+    if names != ParsedRow.__slots__ or hasattr(ParsedRow, "__post_init__"):
+        raise TypeError("ParsedRow changed: update _parsed_row_maker")
+    set_line, set_date, set_amount, set_description, set_merchant, set_category, \
+        set_currency = (getattr(ParsedRow, name).__set__ for name in names)
+    new = object.__new__
+
+    def make(line, date, amount, description, merchant, category, currency):
+        row = new(ParsedRow)
+        set_line(row, line)
+        set_date(row, date)
+        set_amount(row, amount)
+        set_description(row, description)
+        set_merchant(row, merchant)
+        set_category(row, category)
+        set_currency(row, currency)
+        return row
+
+    return make
+
+
+_new_parsed_row = _parsed_row_maker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +192,6 @@ class ParsedUpload:
                               else "The file has no transactions.")
         self.date_format = formats["date_format"] or self._decide_date_format(date_votes)
         self.decimal = formats["decimal"] or values.choose_decimal(decimal_votes, self.delimiter)
-        self._mapped = [(role, col) for role, col in self._roles.items() if col is not None]
         self._amount_roles = [role for role in ("amount", "credit", "debit")
                               if self._roles[role] is not None]
         self.mapping = {role: self._name(col) for role, col in self._roles.items()}
@@ -183,13 +215,16 @@ class ParsedUpload:
 
     def _records(self):
         """(line, fields) for every non-blank line below the header, streamed."""
+        first_data_line = self._first_data_line
         with self._text() as text:
             reader = csv.reader(text, **self._csv)
             previous = 0
             try:
                 for fields in reader:
                     line, previous = previous + 1, reader.line_num
-                    if line >= self._first_data_line and _filled(fields):
+                    # Most lines start with a character that is not whitespace: filled.
+                    if line >= first_data_line and fields and (
+                            (fields[0] and not fields[0][0].isspace()) or _filled(fields)):
                         yield line, fields
             except csv.Error as exc:
                 line = previous + 1
@@ -247,24 +282,59 @@ class ParsedUpload:
 
     def _scan(self, vote_dates):
         """One pass over every line: count them, and vote on the date format and the
-        decimal separator with every value of the columns concerned."""
-        date_col = self._roles["date"]
+        decimal separator with every value of the columns concerned.
+
+        Each value is read once per distinct value, not once per line: dates repeat
+        (several lines a day), and amounts are counted by shape, their digits all made 0
+        (which digits they are changes neither how a cell splits into sign, number and
+        currency nor the separator it shows). The cells are gathered SCAN_BATCH lines at a
+        time and counted by Counter; the counts are read, and emptied, whenever they hold
+        more than DISTINCT_VALUES values, so memory stays bounded. The votes are those of
+        reading every value in file order, in the same order (a tie goes to the format
+        seen first)."""
+        width = len(self.columns)
+        date_col = self._roles["date"] if vote_dates else None
         amount_cols = [col for role, col in self._roles.items()
                        if role in ("amount", "debit", "credit") and col is not None]
-        count, date_votes, decimal_votes = 0, Counter(), Counter()
+        date_votes, decimal_votes = Counter(), Counter()
+        date_cells, amount_cells = [], []
+        dates, shapes = Counter(), Counter()
+
+        def count_cells(final=False):
+            dates.update(date_cells)
+            # One translate for the batch: cells hold no NUL (the file would be refused).
+            shapes.update("\0".join(amount_cells).translate(_DIGITS_AS_ZERO).split("\0")
+                          if amount_cells else ())
+            date_cells.clear()
+            amount_cells.clear()
+            if final or len(dates) > DISTINCT_VALUES:
+                for text, n in dates.items():
+                    for name, _ in values.date_readings(text):
+                        date_votes[name] += n
+                dates.clear()
+            if final or len(shapes) > DISTINCT_VALUES:
+                for shape, n in shapes.items():
+                    try:
+                        _, number, _ = values.split_amount(shape)
+                    except values.AmountError:
+                        continue
+                    decimal_votes[values.decimal_hint(number)] += n
+                shapes.clear()
+
+        count = 0
         for _, fields in self._records():
             count += 1
-            if self._shape_error(fields):
-                continue
-            if vote_dates:
-                readings = values.date_readings(_cell(fields, date_col))
-                date_votes.update(name for name, _ in readings)
-            for col in amount_cols:
-                try:
-                    _, number, _ = values.split_amount(_cell(fields, col))
-                except values.AmountError:
+            if len(fields) != width:
+                if self._shape_error(fields):
                     continue
-                decimal_votes[values.decimal_hint(number)] += 1
+                fields = _padded(fields, width)
+            if date_col is not None:
+                date_cells.append(fields[date_col])
+            for col in amount_cols:
+                amount_cells.append(fields[col])
+            if len(amount_cells) >= SCAN_BATCH:
+                count_cells()
+        count_cells(final=True)
         return count, date_votes, decimal_votes
 
     def _decide_date_format(self, votes):
@@ -285,8 +355,9 @@ class ParsedUpload:
 
     def rows(self):
         """ParsedRow or RowError for each non-blank line below the header, in file order."""
+        parse = self._row_parser()
         for line, fields in self._records():
-            yield self._parse(line, fields)
+            yield parse(line, fields)
 
     def preview(self, n=20):
         """The first `n` items of `rows()`."""
@@ -296,71 +367,93 @@ class ParsedUpload:
         finally:
             rows.close()
 
-    def _parse(self, line, fields):
-        shape = self._shape_error(fields)
-        if shape:
-            return RowError(line, shape)
-        roles, problems = self._roles, []
-        cell = dict.fromkeys(roles, "")
-        for role, col in self._mapped:
-            cell[role] = _cell(fields, col)
+    def _row_parser(self):
+        """A function (line, fields) → ParsedRow or RowError for this upload, with what is
+        the same for every line decided once: the columns, the formats, the accepted dates."""
+        width, shape_error = len(self.columns), self._shape_error
+        roles, date_format, header_currency = self._roles, self.date_format, self.header_currency
+        date_col, description_col, direction_col = (
+            roles["date"], roles["description"], roles["direction"])
+        merchant_col, category_col, currency_col = (
+            roles["merchant"], roles["category"], roles["currency"])
+        amount_cols = [(role, roles[role], role == "debit") for role in self._amount_roles]
+        no_amount = ("the amount is empty" if roles["amount"] is not None
+                     else "the debit and credit are both empty")
+        read_amount = values.amount_reader(self.decimal)
+        last_day = last_date()  # once per pass, not per line
+        dates = {}  # date cell → (date or None, problem or None): statements repeat dates
+        new_row = _new_parsed_row
 
-        day = values.read_date(cell["date"], self.date_format)
-        if day is None:
-            problems.append(f"the date {cell['date']!r} is not a {self.date_format} date"
-                            if cell["date"] else "the date is empty")
-        elif not in_date_range(day):
-            problems.append(f"the date {cell['date']!r} ({day.isoformat()}) is not "
-                            f"{date_range_text()}")
+        def read_date(text):
+            text = text.strip()
+            day = values.read_date(text, date_format)
+            if day is None:
+                return None, (f"the date {text!r} is not a {date_format} date" if text
+                              else "the date is empty")
+            if not FIRST_DATE <= day <= last_day:
+                return day, (f"the date {text!r} ({day.isoformat()}) is not "
+                             f"{date_range_text()}")
+            return day, None
 
-        amount, amount_currency = self._amount(cell, problems)
+        def amount(fields):
+            """(signed amount, currency written with it, None), or (None, None, problem)."""
+            total, currency, found = ZERO, None, False
+            for role, col, debit in amount_cols:
+                try:
+                    read = read_amount(fields[col])
+                except values.AmountError as exc:
+                    return None, None, f"the {role} {fields[col].strip()!r} {exc}"
+                if read is None:
+                    continue
+                negative, value, written = read
+                if role == "amount" and direction_col is not None:
+                    word = fields[direction_col].strip()
+                    if word.lower() not in cols.DIRECTION_WORDS:
+                        return None, None, (f"the debit/credit indicator {word!r} is not one of "
+                                            + "/".join(sorted(cols.DIRECTION_WORDS)))
+                    negative = cols.DIRECTION_WORDS[word.lower()]
+                total += -value if negative or debit else value
+                currency, found = currency or written, True
+            if not found:
+                return None, None, no_amount
+            return total, currency, None
 
-        merchant = values.clean_text(cell["merchant"], MERCHANT_MAX) or None
-        description = values.clean_text(cell["description"], DESCRIPTION_MAX)
-        if not description and merchant:
-            description = values.clean_text(cell["merchant"], DESCRIPTION_MAX)
-        if not description:
-            problems.append("the description is empty")
-        try:
-            currency = (values.read_currency(cell["currency"]) or amount_currency
-                        or self.header_currency)
-        except ValueError as exc:
-            problems.append(f"the {exc}")
-            currency = None
-        if problems:
-            message = "; ".join(problems)
-            return RowError(line, message[0].upper() + message[1:] + ".")
-        return ParsedRow(line, day, amount, description, merchant,
-                         values.clean_text(cell["category"], CATEGORY_MAX) or None, currency)
+        def parse(line, fields):
+            if len(fields) != width:
+                shape = shape_error(fields)
+                if shape:
+                    return RowError(line, shape)
+                fields = _padded(fields, width)
+            text = fields[date_col]
+            if (known := dates.get(text)) is None:
+                if len(dates) >= DISTINCT_DATES:
+                    dates.clear()
+                known = dates[text] = read_date(text)
+            day, date_problem = known
+            value, currency, amount_problem = amount(fields)
+            merchant = (" ".join(fields[merchant_col].split())[:MERCHANT_MAX] or None
+                        if merchant_col is not None else None)
+            description = " ".join(fields[description_col].split())[:DESCRIPTION_MAX]
+            if not description and merchant:
+                description = " ".join(fields[merchant_col].split())[:DESCRIPTION_MAX]
+            currency_problem = None
+            currency = currency or header_currency
+            if currency_col is not None:
+                try:
+                    currency = values.read_currency(fields[currency_col]) or currency
+                except ValueError as exc:
+                    currency_problem = f"the {exc}"
+            if date_problem or amount_problem or not description or currency_problem:
+                problems = [p for p in (date_problem, amount_problem,
+                                        None if description else "the description is empty",
+                                        currency_problem) if p]
+                message = "; ".join(problems)
+                return RowError(line, message[0].upper() + message[1:] + ".")
+            category = (" ".join(fields[category_col].split())[:CATEGORY_MAX] or None
+                        if category_col is not None else None)
+            return new_row(line, day, value, description, merchant, category, currency)
 
-    def _amount(self, cell, problems):
-        """(signed amount, currency written with it), adding to `problems` when unreadable."""
-        roles = self._roles
-        total, currency, found = Decimal("0.00"), None, False
-        for role in self._amount_roles:
-            text = cell[role]
-            if not text:
-                continue
-            try:
-                negative, number, written = values.split_amount(text)
-                value = values.to_decimal(number, self.decimal)
-            except values.AmountError as exc:
-                problems.append(f"the {role} {text!r} {exc}")
-                return None, None
-            if role == "amount" and roles["direction"] is not None:
-                word = cell["direction"].lower()
-                if word not in cols.DIRECTION_WORDS:
-                    problems.append(f"the debit/credit indicator {cell['direction']!r} is "
-                                    "not one of " + "/".join(sorted(cols.DIRECTION_WORDS)))
-                    return None, None
-                negative = cols.DIRECTION_WORDS[word]
-            total += -value if negative or role == "debit" else value
-            currency, found = currency or written, True
-        if not found:
-            problems.append("the amount is empty" if roles["amount"] is not None
-                            else "the debit and credit are both empty")
-            return None, None
-        return total, currency
+        return parse
 
     # --- lifetime -------------------------------------------------------------------------
 
@@ -384,13 +477,21 @@ def _size(n):
 
 
 def _spool(fileobj, max_bytes):
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    """The upload copied into memory up to SPOOL_IN_MEMORY bytes, else into a temporary
+    file. (As tempfile.SpooledTemporaryFile, but the result is the io module's own file
+    object: a text reader over it checks `closed` on every line, and SpooledTemporaryFile
+    answers that in Python.)"""
+    spool = io.BytesIO()
     size = 0
     try:
         while chunk := fileobj.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
                 raise FileTooLarge(max_bytes)
+            if size > SPOOL_IN_MEMORY and isinstance(spool, io.BytesIO):
+                in_memory, spool = spool, tempfile.TemporaryFile()
+                spool.write(in_memory.getvalue())
+                in_memory.close()
             spool.write(chunk)
     except BaseException:
         spool.close()
@@ -468,6 +569,12 @@ def _detect_legacy_encoding(spool):
 
 def _filled(fields):
     return not "".join(fields).isspace() and any(fields)
+
+
+def _padded(fields, width):
+    """`fields` with missing trailing fields as empty ones: a line that fits the table
+    (see `_shape_error`) may end before its last, optional, columns."""
+    return fields + [""] * (width - len(fields)) if len(fields) < width else fields
 
 
 def _cell(fields, col):

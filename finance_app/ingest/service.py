@@ -51,12 +51,22 @@ class ImportResult:
 
 def fingerprint(row, seen):
     """Same date, amount and description → same fingerprint, numbered by occurrence, so two
-    identical rows in one file both land, and importing the file again adds nothing."""
-    base = "|".join((row.date.isoformat(), str(row.amount),
-                     " ".join(row.description.casefold().split())))
-    digest = hashlib.blake2b(base.encode(), digest_size=16).digest()
-    seen[digest] = occurrence = seen.get(digest, 0) + 1
-    return hashlib.sha256(f"{base}|{occurrence}".encode()).hexdigest()
+    identical rows in one file both land, and importing the file again adds nothing.
+
+    The fingerprint is sha256("date|amount|description|occurrence"). `seen` (a dict the
+    caller keeps for one file) counts occurrences under the first 16 bytes of a row's first
+    fingerprint, which is computed anyway: one hash for a row seen for the first time."""
+    base = (f"{row.date.isoformat()}|{row.amount!s}|"
+            f"{' '.join(row.description.casefold().split())}|")
+    first = _sha256(f"{base}1".encode()).digest()
+    key = first[:16]
+    seen[key] = occurrence = seen.get(key, 0) + 1
+    if occurrence == 1:
+        return first.hex()
+    return _sha256(f"{base}{occurrence}".encode()).hexdigest()
+
+
+_sha256 = hashlib.sha256
 
 
 def row_json(row):
@@ -139,19 +149,21 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                 db.session.flush()
                 result.batch_id = batch.id
             default_currency = current_app.config["DEFAULT_CURRENCY"]
+            batch_id = batch.id
             # In writing.COLUMNS order. The owner is stamped here: COPY passes no ORM hook.
             writer.write([
                 (user_id, r.date, r.amount, r.currency or default_currency, r.description,
-                 r.merchant, r.category, batch.id, fp, utcnow())
+                 r.merchant, r.category, batch_id, fp, utcnow())
                 for r, fp in new])
         result.imported += len(new)
         pending.clear()
         if progress:
             progress(result.rows + result.error_count)
 
+    row_error = parsing.RowError
     try:
         for item in parsed.rows():
-            if isinstance(item, parsing.RowError):
+            if isinstance(item, row_error):
                 result.error_count += 1
                 if len(result.errors) < MAX_LISTED_ERRORS:
                     result.errors.append({"line": item.line, "message": item.message})

@@ -204,6 +204,31 @@ def to_decimal(number, decimal=None):
     return Decimal(f"{whole}.{fraction:0<2}")
 
 
+def amount_reader(decimal=None):
+    """A function reading an amount cell as `split_amount` then `to_decimal(…, decimal)`
+    would: (negative, Decimal with two places, currency written with it), None for a blank
+    cell; raises AmountError. For reading a whole column with its decimal separator.
+
+    Most cells are ASCII digits with a leading sign at most and, when the column has a
+    decimal separator, two decimal places: one regular expression reads those, and they
+    give the same values as the general path (`_PLAIN`, no grouping, at most
+    MAX_WHOLE_DIGITS digits)."""
+    fraction = rf"(?:{re.escape(decimal)}([0-9]{{2}}))?" if decimal else "()"
+    common = re.compile(rf"([-+]?)([0-9]{{1,{MAX_WHOLE_DIGITS}}}){fraction}").fullmatch
+
+    def read(text):
+        if match := common(text):
+            sign, whole, places = match.groups()
+            return sign == "-", Decimal(f"{whole}.{places or '00'}"), None
+        text = text.strip()
+        if not text:
+            return None
+        negative, number, currency = split_amount(text)
+        return negative, to_decimal(number, decimal), currency
+
+    return read
+
+
 def parse_amount(text, decimal=None):
     """A signed Decimal with two places from an amount cell; raises AmountError."""
     negative, number, _ = split_amount(text)
