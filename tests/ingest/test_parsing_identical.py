@@ -13,15 +13,21 @@ and a 2,000-row export; the last accepted date (ten years from today) in message
 import hashlib
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from finance_app.bounds import last_date
-from finance_app.ingest.parsing import FileRefused, ParsedRow, RowError, parse_upload
+from finance_app.ingest import values
+from finance_app.ingest.parsing import (
+    _DIGITS_AS_ZERO, FileRefused, ParsedRow, RowError, parse_upload)
 from finance_app.ingest.service import fingerprint
 from tests.ingest.samples import samples
+from tests.fuzz.test_parsers import AMOUNTS
 from tests.ingest.test_large_import import big_export
 
 EXPECTED = Path(__file__).parent / "fixtures" / "identical.json"
@@ -101,6 +107,54 @@ def test_the_samples_cover_what_they_should():
     assert any(r[2].startswith("-") for r in rows) and any(r[2] == "0.00" for r in rows)
     assert {d["decimal"] for d in expected.values() if "decimal" in d} == {",", ".", None}
     assert len({d["date_format"] for d in expected.values() if "date_format" in d}) >= 8
+
+
+# --- the shortcuts the faster parser takes, against the general path they stand for --------
+
+FUZZ = settings(derandomize=True, deadline=None, database=None, max_examples=1000)
+AMOUNT_CELLS = st.one_of(
+    st.from_regex(r"\s?[-+]?[0-9]{1,12}([.,][0-9]{1,3})?\s?", fullmatch=True),
+    AMOUNTS, st.text(alphabet="0123456789-+.,'() $€£EURDRC\u00a0", max_size=16),
+    st.text(max_size=12))
+
+
+def general_amount(text, decimal):
+    """What the parser read before amount_reader: split_amount then to_decimal."""
+    text = text.strip()
+    if not text:
+        return None
+    negative, number, currency = values.split_amount(text)
+    return negative, values.to_decimal(number, decimal), currency
+
+
+@FUZZ
+@given(text=AMOUNT_CELLS, decimal=st.sampled_from([None, ",", "."]))
+@example(text="0000000000012,50", decimal=",")
+@example(text="12345678901", decimal=None)
+@example(text="-0,00", decimal=",")
+@example(text="١٢,٣٤", decimal=",")
+def test_the_amount_reader_reads_as_the_general_path(text, decimal):
+    try:
+        want = general_amount(text, decimal)
+    except values.AmountError as exc:
+        with pytest.raises(values.AmountError, match=re.escape(str(exc))):
+            values.amount_reader(decimal)(text)
+        return
+    got = values.amount_reader(decimal)(text)
+    assert got == want and (got is None or str(got[1]) == str(want[1]))
+
+
+@FUZZ
+@given(text=AMOUNT_CELLS)
+def test_an_amount_votes_for_a_decimal_separator_as_its_shape_does(text):
+    """The scan counts amounts by shape, digits made 0."""
+    def vote(cell):
+        try:
+            return values.decimal_hint(values.split_amount(cell)[1])
+        except values.AmountError:
+            return "no vote"
+
+    assert vote(text.translate(_DIGITS_AS_ZERO)) == vote(text)
 
 
 def _json(value):
