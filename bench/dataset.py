@@ -50,14 +50,16 @@ def drop_database(name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(name, instance: Path):
-    """The app on database `name`, in this process (for building and for the flag change)."""
+def make_app(name, instance: Path, url=None, **settings):
+    """The app on database `name` (or reached at `url`), in this process: for building, the
+    flag change and the in-process measures. `settings` are more config overrides."""
     from finance_app import create_app
 
     instance.mkdir(parents=True, exist_ok=True)
     return create_app("production", SECRET_KEY=secrets.token_hex(32),
-                      SQLALCHEMY_DATABASE_URI=sa_url(name), INSTANCE_DIR=str(instance),
-                      CACHE_DIR=str(instance / "cache"), SESSION_COOKIE_SECURE=False)
+                      SQLALCHEMY_DATABASE_URI=url or sa_url(name), INSTANCE_DIR=str(instance),
+                      CACHE_DIR=str(instance / "cache"), SESSION_COOKIE_SECURE=False,
+                      **settings)
 
 
 def build_first(name, rows, instance: Path):

@@ -241,11 +241,8 @@ def in_process(name, bench, folder, requests=20):
     proxy = RoundTripProxy()
     proxied = proxy.proxied_url(dataset.sa_url(name))
     token = {"Authorization": f"Bearer {bench.tokens[dataset.ISOLATED_VIEWER]}"}
-    from finance_app import create_app
-
-    app = create_app("production", SECRET_KEY=os.urandom(32).hex(), SQLALCHEMY_DATABASE_URI=proxied,
-                     INSTANCE_DIR=str(folder / "in-process"), SESSION_COOKIE_SECURE=False,
-                     REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"{name}-inproc:")
+    app = dataset.make_app(name, folder / "in-process", url=proxied, REDIS_URL=REDIS_URL,
+                           CACHE_KEY_PREFIX=f"{name}-inproc:")
     client = app.test_client()
     evaluations = []
     original = SdkClient.is_enabled

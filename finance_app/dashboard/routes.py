@@ -7,7 +7,7 @@ from ..charts import service as charts
 from ..months import checked_month, shift
 from ..explain.service import explain_month
 from ..isolation import DATA, access, isolation_on
-from ..transactions.service import Filters, list_transactions
+from ..transactions.service import Filters, count_transactions, transactions_page
 
 bp = Blueprint("dashboard", __name__)
 
@@ -19,7 +19,7 @@ RECENT_ROWS = 10
 @bp.get("/")
 @access(DATA)
 def index():
-    _, count = list_transactions(Filters(limit=1))  # anything visible at all (a cached total)
+    count = count_transactions(Filters())  # anything visible at all (a cached total)
     if count == 0:
         return render_template("dashboard/index.html", count=0, isolated=isolation_on())
     latest = charts.default_month()
@@ -38,7 +38,7 @@ def index():
     }
     return render_template(
         "dashboard/index.html", count=count, isolated=isolation_on(),
-        recent=list_transactions(Filters(month=month, limit=RECENT_ROWS))[0],
+        recent=transactions_page(Filters(month=month, limit=RECENT_ROWS)),
         month=month, previous_month=shift(month, -1),
         next_month=shift(month, 1) if month < latest else None,
         summary=charts.month_summary(month), explanation=explain_month(month),

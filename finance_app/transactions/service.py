@@ -116,9 +116,8 @@ def _filtered(stmt, f):
     return stmt
 
 
-def list_transactions(f):
-    """One page of the caller's visible transactions (rows of LISTED) and the total matching
-    the filters."""
+def count_transactions(f):
+    """How many of the caller's visible transactions match the filters."""
     # count(*), not count(id): it reads no column, and the row-level security policies read
     # only user_id, so PostgreSQL can count the entries of an index on (user_id, …) without
     # visiting the table (an index-only scan) — work in the visible rows, not the table.
@@ -127,11 +126,20 @@ def list_transactions(f):
     # rows), so it is cached per namespace: every write, cohort move and account deletion
     # moves the generations it depends on, and a shared-ledger entry is rebuilt under another
     # flag definition (cache_keys.cached). Without the cache it is counted each time.
-    total = cached(f.count_key(), lambda: db.session.execute(scope(_filtered(counted, f))).scalar())
-    items = db.session.execute(scope(
+    return cached(f.count_key(), lambda: db.session.execute(scope(_filtered(counted, f))).scalar())
+
+
+def transactions_page(f):
+    """One page of the caller's visible transactions matching the filters (rows of LISTED)."""
+    return db.session.execute(scope(
         _filtered(select(*LISTED), f).order_by(*SORTS[f.sort]).limit(f.limit).offset(f.offset)
     )).all()
-    return items, total
+
+
+def list_transactions(f):
+    """One page of the caller's visible transactions and the total matching the filters."""
+    total = count_transactions(f)
+    return transactions_page(f), total
 
 
 # A page's columns. Its rows come back as read-only rows with these names, not as ORM
@@ -163,7 +171,6 @@ class TransactionIn(Body):
     description: str = Field(min_length=1, max_length=500)
     merchant: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
-    uncategorised: bool = False  # only rows without a category
     currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$")
 
     @field_validator("amount", mode="before")
