@@ -116,6 +116,9 @@ def test_create_stamps_owner_and_defaults_currency(app, dana):
     ({"date": "2024-01-01", "amount": "1.00", "description": "x" * 501}, "description"),
     ({"date": "2024-01-01", "amount": "1.00", "description": "x", "currency": "EURO"}, "currency"),
     ({"date": "2024-01-01", "amount": "1.00", "description": "x", "user_id": 1}, "user_id"),
+    # A list filter, not a field of a transaction.
+    ({"date": "2024-01-01", "amount": "1.00", "description": "x", "uncategorised": True},
+     "uncategorised"),
 ])
 def test_create_validation_errors_write_nothing(app, dana, body, field):
     before = count_rows(app)
