@@ -1,5 +1,6 @@
-from tests.security.url_map import ROUTES, routes_of
+from tests.security.url_map import GET_ENDPOINTS, ROUTES, get_endpoints_of, routes_of
 
 
 def test_the_parametrized_routes_are_the_apps(app):
     assert ROUTES == routes_of(app)
+    assert GET_ENDPOINTS == get_endpoints_of(app)
