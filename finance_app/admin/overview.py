@@ -1,7 +1,7 @@
 """What the dashboard shows, read back from the flag backend on every view (so a change made
 in Unleash's own UI shows up here): the isolation state, the lock, the backend and its
-health, every cohort with its users and preflight verdict, the last hour of denials,
-refusals and errors per cohort, the cohort sign-ups join, and the audit log."""
+health, every cohort with its users and preflight verdict, preflight per user, the last hour
+of denials, refusals and errors per cohort, the cohort sign-ups join, and the audit log."""
 from ..isolation import flag_service
 from ..isolation.decision import lock_sources
 from ..isolation.flags import FlagServiceError
@@ -39,7 +39,8 @@ def dashboard(audit_limit=100):
     for row in rows:
         row["preflight"] = preflight.run(row["name"], facts=facts, state=overview).to_json(facts)
     return {
-        "overview": overview, "cohorts": rows, "migration_pending": not admin_tables_ready(),
+        "overview": overview, "cohorts": rows,
+        "user_readiness": preflight.user_readiness([row["preflight"] for row in rows]), "migration_pending": not admin_tables_ready(),
         "known_cohorts": sorted(cohorts.known_cohorts()), "signup": signup_overview(overview),
         "rollout_preflight": preflight.run(None, facts=facts, state=overview).to_json(facts),
         "last_hour": last_hour(),

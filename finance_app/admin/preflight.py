@@ -267,3 +267,36 @@ def _others_check(staying, leaving):
     return Check("others_lose_rows", AMBER,
                  f"{leaving} row(s) of the users this step isolates leave the shared ledger: "
                  f"the {staying} user(s) still on it stop seeing them.")
+
+
+# Users listed on the dashboard, those with something to say first; every user is counted.
+USERS_SHOWN = 200
+
+
+def user_readiness(reports, shown=USERS_SHOWN):
+    """Preflight per user, from the reports of every cohort (`Report.to_json`): for each user
+    whether the step of their cohort would isolate them (or already has), what blocks it (the
+    cohort's red checks) and what it warns them of (rows of the shared ledger they would stop
+    seeing). Users not isolated yet with blockers come first, then with warnings, then by email.
+    """
+    users = []
+    for report in reports:
+        blockers = [c["name"] for c in report["checks"] if c["status"] == RED]
+        for user in report["users"]:
+            pending = not user["isolated_now"]
+            warnings = ([f"would stop seeing {user['would_vanish']} row(s) of the shared ledger "
+                         "that are not theirs"] if user["would_vanish"] else [])
+            users.append({"email": user["email"], "cohort": report["cohort"],
+                          "isolated_now": user["isolated_now"],
+                          "would_be_isolated": user["isolated_after"],
+                          "own_rows": user["own_rows"],
+                          "blockers": blockers if pending else [], "warnings": warnings})
+    users.sort(key=lambda u: (not u["blockers"], not u["warnings"], u["email"]))
+    summary = {
+        "users": len(users),
+        "isolated_now": sum(u["isolated_now"] for u in users),
+        "would_be_isolated": sum(u["would_be_isolated"] and not u["isolated_now"] for u in users),
+        "warned": sum(bool(u["warnings"]) for u in users),
+        "blocked": sum(bool(u["blockers"]) for u in users),
+    }
+    return {"summary": summary, "users": users[:shown]}
