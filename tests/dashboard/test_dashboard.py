@@ -103,9 +103,10 @@ def test_a_user_with_nothing_visible_gets_the_upload_panel(app, ledger):
 def test_chart_js_is_served_locally(app, ledger):
     page = ledger.client("erin").get("/")
     sources = re.findall(r'<script[^>]*src="([^"]+)"', page.text)
-    # (confirm.js: every page's, for forms that ask before they are sent)
-    assert sources == ["/static/confirm.js", "/static/vendor/chart.umd.min.js",
-                       "/static/dashboard.js"]
+    # (confirm.js and tables.js: every page's, for forms that ask before they are sent and
+    # for tables that become cards on a phone)
+    assert sources == ["/static/confirm.js", "/static/tables.js",
+                       "/static/vendor/chart.umd.min.js", "/static/dashboard.js"]
     assert not re.search(r'(src|href)="(https?:)?//', page.text)  # nothing from a CDN
     library = app.test_client().get("/static/vendor/chart.umd.min.js")
     assert library.status_code == 200 and b"Chart.js v4" in library.data
