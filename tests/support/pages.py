@@ -146,8 +146,8 @@ def owned_model(variable):
 
 class Site:
     """The People of tests/conftest.py (cohort staff isolated), alice with a ledger long
-    enough for every table (suggestions, imports), a newcomer with none, and one change in
-    the flag dashboard's audit log."""
+    enough for every table (suggestions, imports), a newcomer with none, one change in the
+    flag dashboard's audit log and a few denials in its last hour."""
 
     def __init__(self, app):
         self.app = app
@@ -165,6 +165,10 @@ class Site:
             "name": "pilot", "reason": "A first group to try private ledgers",
             "csrf_token": csrf_token(admin, "/admin/flags")})
         assert created.status_code == 302
+        # Denials for the dashboard's last hour (its charts and widest table).
+        assert self.people.client(MEMBER).get("/api/transactions/999999").status_code == 404
+        assert app.test_client().get("/api/transactions").status_code == 401
+        app.extensions["observability"].tick()
 
     def path(self, rule, viewer):
         """The rule with each variable filled by the first row of its kind `viewer` owns."""
