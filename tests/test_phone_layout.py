@@ -56,7 +56,7 @@ def test_a_page_outside_the_list_is_refused_by_name(site):  # noqa: F811
 
 # Per cell of the first row of the transactions table: its box and its column's label.
 FIRST_ROW = """() => [...document.querySelector('table.table tbody tr').cells].map(td => ({
-  top: Math.round(td.getBoundingClientRect().top), left: Math.round(td.getBoundingClientRect().left),
+  top: Math.round(td.getBoundingClientRect().top),
   label: getComputedStyle(td, '::before').content }))"""
 
 

@@ -39,8 +39,8 @@ def dashboard(audit_limit=100):
     for row in rows:
         row["preflight"] = preflight.run(row["name"], facts=facts, state=overview).to_json(facts)
     return {
-        "overview": overview, "cohorts": rows,
-        "user_readiness": preflight.user_readiness([row["preflight"] for row in rows]), "migration_pending": not admin_tables_ready(),
+        "overview": overview, "cohorts": rows, "migration_pending": not admin_tables_ready(),
+        "user_readiness": preflight.user_readiness([row["preflight"] for row in rows]),
         "known_cohorts": sorted(cohorts.known_cohorts()), "signup": signup_overview(overview),
         "rollout_preflight": preflight.run(None, facts=facts, state=overview).to_json(facts),
         "last_hour": last_hour(),

@@ -98,12 +98,23 @@ def _submit(browser_page, button):
     return navigation.value
 
 
-def preview_an_import(browser_page):
-    browser_page.goto("/import")
-    browser_page.set_input_files("input[name=file]", files=[{
-        "name": "december-statement.csv", "mimeType": "text/csv",
-        "buffer": PREVIEW_CSV.encode()}])
-    return _submit(browser_page, "#upload-panel button[type=submit]")
+HEADER_ONLY_CSV = PREVIEW_CSV.splitlines(keepends=True)[0]
+# Enough unreadable lines for the preview's list of them to scroll (among more good ones:
+# a column mostly unreadable is no amount column at all).
+BAD_LINES_CSV = (PREVIEW_CSV
+                 + "".join(f"2024-12-{day:02},CARD PAYMENT {day},Shop,-{day}.00\n"
+                           for day in range(4, 29))
+                 + "".join(f"2024-12-{day:02},PAYMENT {day},Shop,not money\n"
+                           for day in range(4, 24)))
+
+
+def preview_an_import(csv):
+    def reach(browser_page):
+        browser_page.goto("/import")
+        browser_page.set_input_files("input[name=file]", files=[{
+            "name": "december-statement.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+        return _submit(browser_page, "#upload-panel button[type=submit]")
+    return reach
 
 
 def refused_sign_in(browser_page):
@@ -114,7 +125,10 @@ def refused_sign_in(browser_page):
 
 
 STATES = [
-    Page("import preview", MEMBER, reach=preview_an_import),
+    Page("import preview", MEMBER, reach=preview_an_import(PREVIEW_CSV)),
+    Page("import preview with bad lines", MEMBER, reach=preview_an_import(BAD_LINES_CSV)),
+    Page("import of a file with no rows", MEMBER, reach=preview_an_import(HEADER_ONLY_CSV),
+         status=422),
     Page("dashboard of a new user", NEWCOMER, "/"),
     Page("sign-in refused", None, reach=refused_sign_in, status=400),
     Page("page not found", MEMBER, "/no-such-page", status=404),
