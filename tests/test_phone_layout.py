@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import PASSWORD, set_isolation
 from tests.support.browser import sign_in
-from tests.support.pages import PAGES, site  # noqa: F401 (site: a fixture)
+from tests.security.url_map import GET_ENDPOINTS
+from tests.support.pages import NOT_PAGES, PAGES, site  # noqa: F401 (site: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +46,10 @@ def test_every_page_fits_a_phone(site, shown, new_page, output_dir):  # noqa: F8
     page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
     assert_fits(page, DESKTOP[0], shown.name)
     page.screenshot(path=str(output_dir / "1280.png"), full_page=True)
+
+
+def test_what_is_no_page_is_still_a_route():
+    assert set(NOT_PAGES) <= {endpoint for _, endpoint in GET_ENDPOINTS}
 
 
 def test_a_page_outside_the_list_is_refused_by_name(site):  # noqa: F811
