@@ -59,10 +59,14 @@ def test_a_page_outside_the_list_is_refused_by_name(site):  # noqa: F811
     assert site.path("/x/<int:tx_id>/<int:import_batch_id>", "alice").startswith("/x/")
 
 
-# Per cell of the first row of the transactions table: its box and its column's label.
-FIRST_ROW = """() => [...document.querySelector('table.table tbody tr').cells].map(td => ({
-  top: Math.round(td.getBoundingClientRect().top),
-  label: getComputedStyle(td, '::before').content }))"""
+# Per cell of the first row of the transactions table: its top, the label shown before it
+# and its column's header.
+FIRST_ROW = """() => { const table = document.querySelector('table.table');
+  const headers = [...table.tHead.rows[0].cells]
+    .map(th => th.textContent.replace(/[▲▼]/g, '').trim());
+  return [...table.tBodies[0].rows[0].cells].map((td, i) => ({
+    top: Math.round(td.getBoundingClientRect().top), header: headers[i],
+    label: getComputedStyle(td, '::before').content })); }"""
 
 
 def test_wide_tables_become_cards_on_a_phone(site, new_page):  # noqa: F811
@@ -72,8 +76,8 @@ def test_wide_tables_become_cards_on_a_phone(site, new_page):  # noqa: F811
     cells = page.evaluate(FIRST_ROW)
     # One under the other, each with its column's name before it.
     assert len({c["top"] for c in cells}) == len(cells)
-    assert [c["label"] for c in cells[:5]] == ['"Date"', '"Description"', '"Merchant"',
-                                               '"Category"', '"Amount"']
+    assert {'"Date"', '"Description"', '"Amount"'} <= {c["label"] for c in cells}
+    assert all(c["label"] == f'"{c["header"]}"' for c in cells if c["header"])
     # The header's sort links stay on screen.
     assert page.get_by_role("link", name="Amount").is_visible()
     # Still a table to screen readers: Chromium keeps a display:block table's semantics
