@@ -273,7 +273,7 @@ def _others_check(staying, leaving):
 USERS_SHOWN = 200
 
 
-def user_readiness(reports, shown=USERS_SHOWN):
+def user_readiness(reports, shown=None):
     """Preflight per user, from the reports of every cohort (`Report.to_json`): for each user
     whether the step of their cohort would isolate them (or already has), what blocks it (the
     cohort's red checks) and what it warns them of (rows of the shared ledger they would stop
@@ -299,4 +299,4 @@ def user_readiness(reports, shown=USERS_SHOWN):
         "warned": sum(bool(u["warnings"]) for u in users),
         "blocked": sum(bool(u["blockers"]) for u in users),
     }
-    return {"summary": summary, "users": users[:shown]}
+    return {"summary": summary, "users": users[:shown or USERS_SHOWN]}

@@ -51,3 +51,11 @@ def test_a_long_list_shows_the_first_users_and_counts_them_all():
                                     "warned": 2, "blocked": 0}
     assert [u["email"] for u in readiness["users"]] == [
         "user001@example.com", "user003@example.com", "user000@example.com"]
+
+
+def test_the_page_says_when_it_lists_only_the_first_users(people, admin, monkeypatch):
+    monkeypatch.setattr(preflight, "USERS_SHOWN", 2)
+    page = admin.get("/admin/flags").text
+    assert re.findall(r'<tr data-user="([^"]+)">', page) == ["bob@example.com",
+                                                              "carol@example.com"]
+    assert "The first 2 shown" in page and summary(page).startswith("4 user(s)")
