@@ -175,7 +175,8 @@ class DataRoute:
     @property
     def is_write(self):
         """Whether it changes rows (assistant tools are POSTs that only read)."""
-        return self.shape in ("create", "batch", "bulk") or (self.shape == "row" and self.method != "GET")
+        return (self.shape in ("create", "batch", "bulk")
+                or (self.shape == "row" and self.method != "GET"))
 
     def url(self, row, batch, token=UPLOAD_TOKEN):
         """The path with a transaction id, an import batch id and an upload token filled in."""

@@ -190,12 +190,17 @@ def test_a_rename_onto_a_name_in_use_asks_first_with_the_counts(app, dana):
     assert counts["Groceries"] == 3 and "Restaurants" not in counts
 
 
-def test_the_merge_form_offers_the_other_categories(dana):
+def test_the_forms_offer_the_categories_with_counts(app, dana):
+    add_transactions(app, dana.user_id, [(date(2024, 3, 2), "-9.00", "Pizza", None, "Restaurants")])
     page = dana.get("/categories").text
-    coffee_row = page.split(">Coffee</a>", 1)[1].split("</tr>", 1)[0]
-    assert "<option>Groceries</option>" in coffee_row and "<option>Coffee</option>" not in coffee_row
-    merge = dana.get("/categories/merge?from=Coffee&into=Groceries")
-    assert merge.status_code == 200 and "Merge “Coffee” into “Groceries”?" in merge.text
+    rename = page.split('id="rename-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="Restaurants">Restaurants (2)</option>' in rename
+    merge = page.split('id="merge-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="Restaurants">Restaurants (2)</option>' in merge
+    # "into" starts on another category than "from" (the first), so a merge is never onto itself.
+    assert '<option value="Groceries" selected>' in merge
+    confirm = dana.get("/categories/merge?from=Coffee&into=Groceries")
+    assert confirm.status_code == 200 and "Merge “Coffee” into “Groceries”?" in confirm.text
 
 
 @pytest.mark.parametrize("form", [{"from": "Rent", "to": ""}, {"from": "Rent", "to": "Rent"},
@@ -219,3 +224,21 @@ def test_rename_needs_the_csrf_token(app, dana):
     before = categories_of(app, dana.user_id)
     assert dana.post("/categories/rename", data={"from": "Rent", "to": "X"}).status_code == 400
     assert categories_of(app, dana.user_id) == before
+
+
+@pytest.mark.postgres
+def test_rename_on_postgres_changes_exactly_the_visible_rows(postgres_app):
+    """With the row-level security policies behind scope(): the same rows as on SQLite."""
+    from tests.conftest import People
+
+    people = People(postgres_app)
+    set_isolation(postgres_app, ["staff"])
+    carol = people.client("carol").post("/api/categories/rename",
+                                        json={"from": "Coffee", "to": "Ours"})
+    alice = people.client("alice").post("/api/categories/rename",
+                                        json={"from": "Coffee", "to": "Mine"})
+    assert (carol.json, alice.json) == ({"changed": 2}, {"changed": 1})
+    assert {name: categories_of(postgres_app, uid)[0] for name, uid in people.ids.items()} == \
+        {"alice": "Mine", "bob": "Ours", "carol": "Ours", "admin": "Coffee"}
+    assert people.client("carol").get("/api/categories").json["categories"][0] == \
+        {"name": "Ours", "count": 2}
