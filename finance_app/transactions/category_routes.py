@@ -3,7 +3,7 @@
 Renaming onto a name already in use merges two categories; the web asks before it does
 that, showing how many rows will move.
 """
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from ..api import parse_body, validation_error
@@ -47,13 +47,13 @@ def index():
 
 
 def _rename_body(form, target_field):
-    """The form's rename as a RenameBody, or None after flashing what is wrong."""
+    """The form's rename as a RenameBody; otherwise back to the list, saying what is wrong."""
     try:
         return RenameBody.model_validate({"from": form.get("from", ""),
                                           "to": form.get(target_field, "")})
     except ValidationError as exc:
         flash(validation_error(exc).description, "error")
-        return None
+        abort(redirect(url_for("categories.index")))
 
 
 @bp.get("/categories/merge")
@@ -61,8 +61,6 @@ def _rename_body(form, target_field):
 def merge():
     """Confirm a merge: how many rows move, and how many the target has already."""
     body = _rename_body(request.args, "into")
-    if body is None:
-        return redirect(url_for("categories.index"))
     return render_template("categories/merge.html", source=body.source, target=body.to,
                            moving=categories.count_of(body.source),
                            already=categories.count_of(body.to))
@@ -72,8 +70,6 @@ def merge():
 @access(DATA)
 def rename():
     body = _rename_body(request.form, "to")
-    if body is None:
-        return redirect(url_for("categories.index"))
     merging = categories.count_of(body.to) > 0
     if merging and not request.form.get("confirmed"):
         # Onto a name in use: two categories become one, which no rename can undo.
