@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from finance_app.extensions import db
 from finance_app.isolation import unscoped
 from finance_app.models import Transaction
-from tests.conftest import csrf_token
+from tests.conftest import add_transactions, add_user, csrf_token, login, set_isolation
 from tests.transactions.conftest import form_values
 
 NEW = {"kind": "expense", "amount": "23.40", "date": "2024-03-20",
@@ -40,10 +40,8 @@ def test_the_form_defaults_to_today_an_expense_and_the_configured_currency(app, 
     assert '<option value="Groceries">' in page.text
 
 
-def test_the_list_and_the_empty_dashboard_link_to_the_form(app, dana, client):
+def test_the_list_and_the_empty_dashboard_link_to_the_form(app, dana):
     assert 'href="/transactions/new"' in dana.get("/transactions").text
-    from tests.conftest import add_user, login
-
     add_user(app, "empty@example.com")
     empty = login(app.test_client(), "empty@example.com")
     assert 'href="/transactions/new"' in empty.get("/").text
@@ -71,6 +69,11 @@ def test_income_is_stored_positive(dana):
     assert dana.get("/api/transactions?q=Sold").json["items"][0]["amount"] == "100.00"
 
 
+def test_a_zero_expense_is_zero_not_minus_zero(dana):
+    post_new(dana, amount="0", description="Free sample")
+    assert dana.get("/api/transactions?q=Free").json["items"][0]["amount"] == "0.00"
+
+
 def test_a_blank_currency_is_refused_not_defaulted_silently(app, dana):
     before = row_count(app)
     page = post_new(dana, currency="")
@@ -80,8 +83,6 @@ def test_a_blank_currency_is_refused_not_defaulted_silently(app, dana):
 
 def test_the_redirect_finds_the_page_that_shows_an_old_row(app, dana):
     """An entry dated before the newest 50 rows is on a later page of the list."""
-    from tests.conftest import add_transactions
-
     add_transactions(app, dana.user_id, [(date(2025, 1, 1), "-1.00", f"filler {i}")
                                          for i in range(60)])
     response = post_new(dana, date="2020-01-01")
@@ -178,8 +179,6 @@ def test_bad_edit_changes_nothing(dana):
 
 
 def test_another_users_invisible_row_is_404_to_view_and_to_edit(app, people):
-    from tests.conftest import set_isolation
-
     set_isolation(app, ["staff"])  # alice isolated
     carol = people.client("carol")
     alice_row = people.rows["alice"][0]
