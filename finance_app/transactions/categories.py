@@ -6,7 +6,7 @@ categories" are those of the rows `scope()` admits, and a rename is one bulk UPD
 `scope()` — the same visibility rule as every read and single-row write (and, on
 PostgreSQL, the row-level security policies besides).
 """
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select, update
 
 from ..api import Body
@@ -34,9 +34,7 @@ class RenameBody(Body):
     """Rename category `from` to `to` on every row you can see; a `to` already in use
     merges the two."""
 
-    # "from" is a Python keyword: the field is `source`, spelled "from" in JSON.
-    model_config = ConfigDict(populate_by_name=True)
-
+    # "from" is a Python keyword: the field is `source`, spelled "from" in JSON (only).
     source: str = Field(alias="from", min_length=1, max_length=MAX_NAME)
     to: str = Field(min_length=1, max_length=MAX_NAME)
 

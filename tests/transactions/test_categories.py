@@ -68,6 +68,7 @@ def test_rename_of_a_category_nobody_visible_has_changes_nothing(app, dana):
     ({"from": "Coffee", "to": "Coffee"}, None),
     ({"from": "Coffee", "to": "Tea", "extra": 1}, "extra"),
     ({"from": "Coffee", "to": 5}, "to"),
+    ({"source": "Coffee", "to": "Tea"}, "from"),  # the Python name is not a second spelling
 ])
 def test_bad_rename_is_a_422_and_changes_nothing(app, dana, body, field):
     before = categories_of(app, dana.user_id)
