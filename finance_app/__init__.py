@@ -89,13 +89,15 @@ def create_app(config=None, **overrides):
     from .openapi import bp as openapi_bp
     from .suggest.routes import api_bp as suggest_api_bp
     from .suggest.routes import bp as suggest_bp
+    from .transactions.category_routes import api_bp as categories_api_bp
+    from .transactions.category_routes import bp as categories_bp
     from .transactions.routes import api_bp as transactions_api_bp
     from .transactions.routes import bp as transactions_bp
 
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
-                      admin_bp, admin_api_bp, observability_bp):
+                      admin_bp, admin_api_bp, observability_bp, categories_bp, categories_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

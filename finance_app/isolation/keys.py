@@ -10,7 +10,7 @@ LEGACY_NAMESPACE = "legacy"
 
 # First segment of every data key, so ops can tell legacy data keys from everything else.
 DATA_KEY_KINDS = ("summary", "categories", "trends", "merchants", "explain", "suggest-model",
-                  "dashboard", "count")
+                  "dashboard", "count", "category-counts")
 
 
 def user_namespace(user_id):

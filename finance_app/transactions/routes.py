@@ -1,4 +1,6 @@
-"""Transactions: JSON under /api/transactions, and the web page at /transactions."""
+"""Transactions: JSON under /api/transactions, and the web pages under /transactions."""
+from datetime import date
+
 from flask import (
     Blueprint,
     Response,
@@ -18,6 +20,7 @@ from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
 from ..openapi import documented
 from . import service
+from .forms import EditForm, TransactionForm
 from .service import Filters, TransactionIn, TransactionOut, TransactionPage, TransactionPatch
 
 bp = Blueprint("transactions", __name__)
@@ -93,6 +96,49 @@ def index():
         "transactions/index.html", filters=filters, error=error, items=items, total=total,
         categories=service.visible_categories(), isolated=isolation_on(),
     ), 400 if error else 200
+
+
+def _list_showing(tx):
+    """The list's page that shows `tx`, scrolled to its row."""
+    offset = service.page_offset_of(tx)
+    return url_for("transactions.index", **({"offset": offset} if offset else {})) + f"#tx-{tx.id}"
+
+
+def _form_page(form, title, tx=None):
+    status = 400 if request.method == "POST" else 200  # here after a POST: it was refused
+    return render_template("transactions/form.html", form=form, title=title, tx=tx,
+                           categories=service.visible_categories()), status
+
+
+@bp.route("/transactions/new", methods=["GET", "POST"])
+@access(DATA)
+def new():
+    """Manual entry: the same create as POST /api/transactions."""
+    form = TransactionForm()
+    default_currency = current_app.config["DEFAULT_CURRENCY"]
+    if request.method == "GET":
+        form.date.data = date.today().isoformat()
+        form.currency.data = default_currency
+    elif (body := form.to_body(TransactionIn)) is not None:
+        tx = service.create_transaction(body, default_currency)
+        flash(f"Added “{tx.description}”.", "success")
+        return redirect(_list_showing(tx))
+    return _form_page(form, "Add transaction")
+
+
+@bp.route("/transactions/<int:tx_id>/edit", methods=["GET", "POST"])
+@access(DATA)
+def edit(tx_id):
+    """One row's fields: the same update as PATCH /api/transactions/<id>."""
+    tx = service.get_transaction(tx_id)
+    form = EditForm()
+    if request.method == "GET":
+        form.fill_from(tx)
+    elif (body := form.to_body(TransactionPatch)) is not None:
+        tx = service.update_transaction(tx_id, body)
+        flash(f"Saved “{tx.description}”.", "success")
+        return redirect(_list_showing(tx))
+    return _form_page(form, "Edit transaction", tx)
 
 
 @bp.post("/transactions/<int:tx_id>/category")

@@ -22,12 +22,15 @@ owner; see matrix_ledger.py), by shape:
   changes the row when the viewer may see it; otherwise 404 (never 403), no marker, and
   nothing of that owner changes;
 - "batch": as "row", with each owner's import batch, personal on every ledger;
+- "bulk": a write over many rows at once (a category rename): one request changes the rows
+  of exactly the owners the viewer may reach, and nothing of any other owner;
 - "create": stamps the viewer as the owner of what it creates, whatever the flag;
 - "covered": a flow held per upload session, which the generic probe cannot drive;
   `covered_by` names the test that checks it for owner vs other user.
 Every entry, of every shape, answers 503 under the emergency lock, and every response the
 matrix gets carries the privacy headers.
 """
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -58,6 +61,13 @@ ROUTE_KINDS = {
     "transactions.set_category": DATA,
     "transactions.delete": DATA,
     "transactions.export": DATA,
+    "transactions.new": DATA,
+    "transactions.edit": DATA,
+    "categories.index": DATA,
+    "categories.merge": DATA,
+    "categories.rename": DATA,
+    "categories_api.api_list": DATA,
+    "categories_api.api_rename": DATA,
     "transactions_api.api_list": DATA,
     "transactions_api.api_create": DATA,
     "transactions_api.api_get": DATA,
@@ -165,7 +175,8 @@ class DataRoute:
     @property
     def is_write(self):
         """Whether it changes rows (assistant tools are POSTs that only read)."""
-        return self.shape in ("create", "batch") or (self.shape == "row" and self.method != "GET")
+        return (self.shape in ("create", "batch", "bulk")
+                or (self.shape == "row" and self.method != "GET"))
 
     def url(self, row, batch, token=UPLOAD_TOKEN):
         """The path with a transaction id, an import batch id and an upload token filled in."""
@@ -186,6 +197,18 @@ def tool(name, body, reference=None):
                      reference=lambda rows: {"tool": name, "result": reference(rows)})
 
 
+def category_counts(rows):
+    """GET /api/categories of these (date, amount, description, merchant, category) rows."""
+    named = Counter(category for *_, category in rows if category)
+    return {"categories": [{"name": name, "count": n} for name, n in sorted(named.items())],
+            "uncategorised": sum(1 for *_, category in rows if not category)}
+
+
+# Pages whose only data is category names and counts (no owner's marker to look for).
+CATEGORY_PAGES = "tests/transactions/test_categories.py::test_pages_show_only_visible_categories"
+MANUAL_ENTRY = {"kind": "expense", "amount": "1.00", "date": f"{MONTH}-30",
+                "description": CREATED}
+
 UPLOAD_SESSIONS = ("tests/ingest/test_import_web.py::"
                    "test_another_session_cannot_confirm_my_upload")
 
@@ -199,6 +222,24 @@ DATA_ROUTES = [
               form={}),
     DataRoute("transactions.set_category", "/transactions/{row}/category", shape="row",
               method="POST", form={"category": "Matrix"}),
+    DataRoute("transactions.new", "/transactions/new", shape="covered",
+              covered_by=CATEGORY_PAGES),  # the form offers the visible categories
+    DataRoute("transactions.new", "/transactions/new", shape="create", method="POST",
+              form=MANUAL_ENTRY),
+    DataRoute("transactions.edit", "/transactions/{row}/edit", shape="row"),
+    DataRoute("transactions.edit", "/transactions/{row}/edit", shape="row", method="POST",
+              form=dict(MANUAL_ENTRY, description="matrix edit")),
+    DataRoute("categories.index", "/categories", shape="covered", covered_by=CATEGORY_PAGES),
+    DataRoute("categories.merge", "/categories/merge?from=Coffee&into=Salary", shape="covered",
+              covered_by=CATEGORY_PAGES),
+    DataRoute("categories.rename", "/categories/rename", shape="bulk", method="POST",
+              form={"from": "Coffee", "to": "Matrix"}),
+    DataRoute("categories.rename", "/categories/rename", shape="bulk", method="POST",
+              form={"from": "Coffee", "to": "Salary", "confirmed": "1"}),  # a merge
+    DataRoute("categories_api.api_list", "/api/categories", shape="aggregate",
+              reference=category_counts),
+    DataRoute("categories_api.api_rename", "/api/categories/rename", shape="bulk",
+              method="POST", body={"from": "Coffee", "to": "Matrix"}),
     DataRoute("transactions_api.api_list", "/api/transactions"),
     DataRoute("transactions_api.api_list", "/api/transactions?q=coffee"),
     DataRoute("transactions_api.api_create", "/api/transactions", shape="create", method="POST",

@@ -1,4 +1,5 @@
 from datetime import date
+from html.parser import HTMLParser
 
 import pytest
 
@@ -25,3 +26,26 @@ def dana(app):
     client.ids = ids
     client.user_id = uid
     return client
+
+
+class _Inputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag != "input" or "name" not in attrs:
+            return
+        if attrs.get("type") == "radio":
+            if "checked" in attrs:
+                self.values[attrs["name"]] = attrs["value"]
+        else:
+            self.values[attrs["name"]] = attrs.get("value", "")
+
+
+def form_values(html):
+    """The value of each named input of a page (a radio group's checked one)."""
+    parser = _Inputs()
+    parser.feed(html)
+    return parser.values
