@@ -75,9 +75,12 @@ def headline(now, before, write_money=plain_money):
         text = (f"In {now['month']} you spent {write_money(block['expenses'], currency)} and "
                 f"received {write_money(block['income'], currency)}")
         earlier_block = earlier_blocks.get(currency)
+        if before["count"] == 0:
+            sentences.append(f"{text}.")
+            continue
         if earlier_block is None:
-            what = "transactions" if before["count"] == 0 else f"{currency} transactions"
-            sentences.append(f"{text}; there are no {what} in {before['month']} to compare with.")
+            sentences.append(f"{text}; there are no {currency} transactions in "
+                             f"{before['month']} to compare with.")
             continue
         spent, earlier = Decimal(block["expenses"]), Decimal(earlier_block["expenses"])
         change = spent - earlier
@@ -88,6 +91,8 @@ def headline(now, before, write_money=plain_money):
         percent = f" ({abs(change) / earlier:.0%})" if earlier else ""
         sentences.append(f"{text}; that is {write_money(money(abs(change)), currency)}{percent} "
                          f"{direction} spending than in {before['month']}.")
+    if before["count"] == 0:
+        sentences.append(f"There are no transactions in {before['month']} to compare with.")
     return " ".join(sentences)
 
 
