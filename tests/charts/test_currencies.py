@@ -41,13 +41,18 @@ JUNE = {"month": "2024-06", "count": 10, "currencies": [
 ]}
 
 
-@pytest.fixture
-def mia(app):
-    user_id = add_user(app, "mia@example.com", "staff")  # isolated: her rows alone
+def mia_client(app):
+    """Mia (isolated: her rows alone) with MIA_ROWS, signed in; `.ids` are her rows' ids."""
+    user_id = add_user(app, "mia@example.com", "staff")
     ids = add_transactions(app, user_id, MIA_ROWS)
     client = login(app.test_client(), "mia@example.com")
     client.ids = ids
     return client
+
+
+@pytest.fixture
+def mia(app):
+    return mia_client(app)
 
 
 def no_mixed_sum_in(text):
