@@ -76,7 +76,7 @@ class BaseConfig:
 
     # The currency of a row that names none (a create without one, an import whose file
     # says none): the one source of it — the model's default reads it (models.py).
-    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
+    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD").upper()
     # Amounts on pages are formatted for the browser's Accept-Language among the supported
     # locales (money_display.py), else for this one.
     DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en_US")

@@ -4,7 +4,6 @@ API, dashboard, assistant tools, explanations — adds two of them together.
 The sentinels: sums across currencies that a mixing aggregate would show (all of June's
 spending, Groceries in EUR + GBP, Netflix in EUR + GBP) appear in no answer.
 """
-import json
 import re
 from datetime import date
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.charts import ledger as ref
 from tests.conftest import add_transactions, add_user, login
+from tests.dashboard.test_dashboard import chart_data
 
 # (date, amount, description, merchant, category, currency)
 MIA_ROWS = [
@@ -152,11 +152,6 @@ def test_assistant_tools_keep_currencies_apart(mia):
     assert (tool(mia, "top_merchants", {"currency": "USD", "limit": 5})
             == ref.merchants(MIA_ROWS, None, 5, "USD"))
     tool(mia, "explain_month", {"month": "2024-06"})
-
-
-def chart_data(page):
-    return json.loads(re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', page.text, re.S)
-                      .group(1))
 
 
 def test_the_dashboard_shows_a_block_per_currency_and_charts_in_one(mia):
