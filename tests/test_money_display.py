@@ -11,6 +11,7 @@ from finance_app.isolation import unscoped
 from finance_app.models import Transaction
 from finance_app.money_display import format_money, request_locale
 from tests.conftest import add_transactions, add_user, login
+from tests.ingest.test_import_web import post_file
 
 
 @pytest.mark.parametrize("amount,currency,locale,shown", [
@@ -86,3 +87,15 @@ def test_a_row_created_without_a_currency_gets_the_configured_one(app_with):
     add_user(app, "new@example.com")
     empty = login(app.test_client(), "new@example.com")
     assert empty.get("/api/charts/categories?month=2024-06").json["currency"] == "CHF"
+
+
+def test_the_import_preview_shows_money_in_the_browsers_locale(app):
+    """A row whose file names its currency shows it; one that does not, DEFAULT_CURRENCY."""
+    add_user(app, "ida@example.com")
+    ida = login(app.test_client(), "ida@example.com")
+    ida.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE"
+    preview = post_file(ida, "/import", "Date,Description,Amount,Currency\n"
+                        "2024-03-01,Rent,-1234.50,EUR\n2024-03-02,Tea,-2.00,\n".encode())
+    assert preview.status_code == 200
+    assert "−1.234,50\xa0€" in preview.text
+    assert "−2,00\xa0$" in preview.text  # USD, as de-DE writes it
