@@ -74,7 +74,12 @@ class BaseConfig:
     # "raise" (IsolationViolation, loud) or "refuse" (answer an error and count it).
     ISOLATION_GUARD_MODE = "raise"
 
-    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
+    # The currency of a row that names none (a create without one, an import whose file
+    # says none): the one source of it — the model's default reads it (models.py).
+    DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD").upper()
+    # Amounts on pages are formatted for the browser's Accept-Language among the supported
+    # locales (money_display.py), else for this one.
+    DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en_US")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
     # An upload previewed but never confirmed is removed after this long.
     IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))

@@ -48,6 +48,9 @@ def create_app(config=None, **overrides):
     from .text import install as install_text
 
     install_text(app)
+    from .money_display import install as install_money_display
+
+    install_money_display(app)
     # Templates ask `current_principal()`, not Flask-Login's `current_user`.
     login_manager.init_app(app, add_context_processor=False)
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Optional
 
+from flask import current_app
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,6 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from .extensions import db
+
+
+def configured_currency():
+    """DEFAULT_CURRENCY of the running app: the currency of a row that names none."""
+    return current_app.config["DEFAULT_CURRENCY"]
 
 
 def utcnow():
@@ -141,8 +147,11 @@ class Transaction(Owned, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     date: Mapped[date] = mapped_column(Date, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # A row created without a currency gets the configured DEFAULT_CURRENCY, the one source
+    # of it. The schema's server default (EUR, from the legacy schema) only ever fills rows
+    # written by plain SQL that names no currency, which the app does not write.
     currency: Mapped[str] = mapped_column(
-        String(3), nullable=False, default="EUR", server_default="EUR"
+        String(3), nullable=False, default=configured_currency, server_default="EUR"
     )
     description: Mapped[str] = mapped_column(String(500), nullable=False)
     merchant: Mapped[Optional[str]] = mapped_column(String(200))

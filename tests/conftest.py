@@ -176,16 +176,18 @@ def add_user(app, email, cohort="general", is_admin=False, password=PASSWORD):
 
 
 def add_transactions(app, user_id, rows):
-    """rows: (date, amount, description[, merchant, category]) tuples; returns their ids."""
+    """rows: (date, amount, description[, merchant, category[, currency]]) tuples; returns
+    their ids. A row without a currency gets the model's default: the app's DEFAULT_CURRENCY."""
     with app.app_context(), unscoped("test fixture"):
         objs = []
         for row in rows:
             day, amount, description, *rest = row
             merchant = rest[0] if rest else None
             category = rest[1] if len(rest) > 1 else None
+            currency = {"currency": rest[2]} if len(rest) > 2 else {}
             objs.append(Transaction(user_id=user_id, date=day, amount=Decimal(amount),
                                     description=description, merchant=merchant,
-                                    category=category))
+                                    category=category, **currency))
         db.session.add_all(objs)
         db.session.commit()
         return [o.id for o in objs]

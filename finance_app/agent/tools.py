@@ -15,10 +15,14 @@ from ..bounds import Day
 from ..charts import service as charts
 from ..months import MONTH_PATTERN, Month
 from ..explain import service as explain
+from ..transactions.money import Currency
 from ..transactions.service import Filters, list_transactions, to_json
 
 MONTH_FIELD = dict(description="A month as YYYY-MM.", examples=["2024-11"],
                    json_schema_extra={"pattern": MONTH_PATTERN.pattern})
+CURRENCY_FIELD = dict(default=None, description="Only amounts in this currency (a 3-letter "
+                     "code); the user's main currency (most transactions) when left out. "
+                     "Amounts in two currencies are never added together.")
 MAX_SEARCH_RESULTS = 100
 
 
@@ -46,9 +50,14 @@ class MonthArgs(Body):
     month: Month = Field(**MONTH_FIELD)
 
 
+class CategoryArgs(MonthArgs):
+    currency: Optional[Currency] = Field(**CURRENCY_FIELD)
+
+
 class TopMerchantsArgs(Body):
     month: Optional[Month] = Field(default=None, **{**MONTH_FIELD, "description":
                                    "A month as YYYY-MM; all visible rows when left out."})
+    currency: Optional[Currency] = Field(**CURRENCY_FIELD)
     limit: int = Field(default=10, ge=1, le=charts.MAX_MERCHANTS, strict=True,
                        description="At most this many merchants, largest spend first.")
 
@@ -78,16 +87,22 @@ TOOLS = {tool.name: tool for tool in (
          "decimal strings, negative for spending.",
          SearchTransactionsArgs, search_transactions),
     Tool("spending_summary",
-         "Income, expenses, net and the number of transactions in one month.",
+         "Income, expenses, net and the number of transactions in one month, one block per "
+         "currency (most transactions first): {month, count, currencies: [{currency, income, "
+         "expenses, net, count}]}.",
          MonthArgs, lambda args: charts.month_summary(args.month)),
     Tool("category_breakdown",
-         "Spending per category in one month, largest first (category null: uncategorised).",
-         MonthArgs, lambda args: charts.category_totals(args.month)),
+         "Spending in one currency per category in one month, largest first (category null: "
+         "uncategorised): {month, currency, categories}.",
+         CategoryArgs, lambda args: charts.category_totals(args.month, args.currency)),
     Tool("top_merchants",
-         "The merchants where the most money went, in one month or over all time.",
-         TopMerchantsArgs, lambda args: charts.top_merchants(args.month, args.limit)),
+         "The merchants where the most money in one currency went, in one month or over all "
+         "time: {month, currency, merchants}.",
+         TopMerchantsArgs,
+         lambda args: charts.top_merchants(args.month, args.limit, args.currency)),
     Tool("explain_month",
-         "Why a month differs from the one before: a headline, the categories and "
-         "merchants that changed most, and new recurring charges.",
+         "Why a month differs from the one before, each currency against itself: a "
+         "headline, the categories and merchants that changed most, and new recurring "
+         "charges.",
          MonthArgs, lambda args: explain.explain_month(args.month)),
 )}

@@ -4,7 +4,12 @@ Conventions of every function here:
 - money is a decimal string ("12.34"), months are "YYYY-MM";
 - a row's sign says what it is: amount > 0 is income (refunds included), amount < 0 an
   expense. `expenses` and every spending `total` are positive magnitudes, and
-  `net = income - expenses`. Amounts are added as recorded, whatever their currency;
+  `net = income - expenses`;
+- two currencies are never added together. `month_summary` answers one block per currency
+  present in the month; the charts (`category_totals`, `monthly_trends`, `top_merchants`)
+  answer in one `currency`, by default the viewer's main one (`main_currency`: the currency of
+  most visible rows), and say which. Currencies are ordered biggest first: most rows, then by
+  code;
 - `category_totals` and `top_merchants` break down spending (expense rows only), so the
   category totals of a month add up to that month's `expenses`. Uncategorised spending is
   the entry with `"category": null`; rows without a merchant are left out of `top_merchants`;
@@ -18,6 +23,8 @@ after a write rebuilds.
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Integer, Numeric, case, cast, extract, func, select, type_coerce
+
+from flask import current_app
 
 from ..errors import AppError
 from ..extensions import db
@@ -75,46 +82,74 @@ def default_month():
     return latest_month() or current_month()
 
 
+def currency_blocks(*columns, where=()):
+    """SELECT currency, *columns, row count over the visible rows matching `where`, one row
+    per currency, biggest first (most rows, then by code)."""
+    count = func.count(Transaction.id).label("rows")
+    return db.session.execute(scope(
+        select(Transaction.currency, *columns, count).where(*where)
+        .group_by(Transaction.currency)
+        .order_by(count.desc(), Transaction.currency.asc())
+    )).all()
+
+
+def visible_currencies():
+    """The currencies of the visible rows, biggest first."""
+    return cached("summary:currencies", lambda: [row[0] for row in currency_blocks()])
+
+
+def main_currency():
+    """The viewer's main currency: the one of most visible rows, the configured default when
+    there are none. What a chart is in when its caller names no currency."""
+    currencies = visible_currencies()
+    return currencies[0] if currencies else current_app.config["DEFAULT_CURRENCY"]
+
+
 def month_summary(month):
-    """{month, income, expenses, net, count} of the rows dated in `month`."""
+    """{month, count, currencies: [{currency, income, expenses, net, count}]} of the rows dated
+    in `month`: one block per currency present, biggest first (`count` counts them all)."""
     valid_month(month)
 
     def build():
-        income, spent, count = db.session.execute(scope(
-            select(money_sum(INCOME), money_sum(SPENT), func.count(Transaction.id))
-            .where(in_month(month))
-        )).one()
-        return {"month": month, "income": money(income), "expenses": money(spent),
-                "net": money(income - spent), "count": count}
+        blocks = [{"currency": currency, "income": money(income), "expenses": money(spent),
+                   "net": money(income - spent), "count": count}
+                  for currency, income, spent, count in currency_blocks(
+                      money_sum(INCOME), money_sum(SPENT), where=[in_month(month)])]
+        return {"month": month, "count": sum(block["count"] for block in blocks),
+                "currencies": blocks}
     return cached(f"summary:{month}", build)
 
 
-def category_totals(month):
-    """[{category, total, count}]: the month's spending per category, largest first;
-    uncategorised spending has category null."""
+def category_totals(month, currency=None):
+    """{month, currency, categories: [{category, total, count}]}: the month's spending in
+    `currency` per category, largest first; uncategorised spending has category null."""
     valid_month(month)
+    currency = currency or main_currency()
 
     def build():
         total = money_sum(-Transaction.amount).label("total")
         rows = db.session.execute(scope(
             select(Transaction.category, total, func.count(Transaction.id))
-            .where(in_month(month), Transaction.amount < 0)
+            .where(in_month(month), Transaction.amount < 0, Transaction.currency == currency)
             .group_by(Transaction.category)
             .order_by(total.desc(), Transaction.category.asc().nulls_last())
         )).all()
-        return [{"category": category, "total": money(spent), "count": count}
-                for category, spent, count in rows]
-    return cached(f"categories:{month}", build)
+        return {"month": month, "currency": currency,
+                "categories": [{"category": category, "total": money(spent), "count": count}
+                               for category, spent, count in rows]}
+    return cached(f"categories:{month}:{currency}", build)
 
 
-def monthly_trends(months, last=None):
-    """[{month, income, expenses, net}] for `months` months ending with `last` (a checked
-    "YYYY-MM"; the latest month with rows when None), oldest first."""
+def monthly_trends(months, last=None, currency=None):
+    """{currency, trend: [{month, income, expenses, net}]} in `currency` for `months` months
+    ending with `last` (a checked "YYYY-MM"; the latest month with rows when None), oldest
+    first."""
     if not 1 <= months <= MAX_TREND_MONTHS:
         raise AppError(422, "validation_error",
                        f"months: must be between 1 and {MAX_TREND_MONTHS}", field="months")
 
     last = last or default_month()
+    currency = currency or main_currency()
 
     def build():
         first = shift(last, -(months - 1))
@@ -122,7 +157,8 @@ def monthly_trends(months, last=None):
         month_no = cast(extract("month", Transaction.date), Integer).label("month_no")
         rows = db.session.execute(scope(
             select(year, month_no, money_sum(INCOME), money_sum(SPENT))
-            .where(Transaction.date >= bounds(first)[0], Transaction.date <= bounds(last)[1])
+            .where(Transaction.date >= bounds(first)[0], Transaction.date <= bounds(last)[1],
+                   Transaction.currency == currency)
             .group_by(year, month_no)
         )).all()
         totals = {f"{y:04d}-{m:02d}": (income, spent) for y, m, income, spent in rows}
@@ -131,29 +167,33 @@ def monthly_trends(months, last=None):
             income, spent = totals.get(month, (0, 0))
             trend.append({"month": month, "income": money(income), "expenses": money(spent),
                           "net": money(income - spent)})
-        return trend
-    return cached(f"trends:{months}:{last}", build)
+        return {"currency": currency, "trend": trend}
+    return cached(f"trends:{months}:{last}:{currency}", build)
 
 
-def top_merchants(month=None, limit=10):
-    """[{merchant, total, count}]: where the money went, by merchant, largest first; for one
-    month, or over all visible rows when `month` is None."""
+def top_merchants(month=None, limit=10, currency=None):
+    """{month, currency, merchants: [{merchant, total, count}]}: where the money in `currency`
+    went, by merchant, largest first; for one month, or over all visible rows when `month`
+    is None."""
     if month is not None:
         valid_month(month)
     if not 1 <= limit <= MAX_MERCHANTS:
         raise AppError(422, "validation_error",
                        f"limit: must be between 1 and {MAX_MERCHANTS}", field="limit")
+    currency = currency or main_currency()
 
     def build():
         total = money_sum(-Transaction.amount).label("total")
         stmt = (select(Transaction.merchant, total, func.count(Transaction.id))
-                .where(Transaction.amount < 0, Transaction.merchant.is_not(None))
+                .where(Transaction.amount < 0, Transaction.merchant.is_not(None),
+                       Transaction.currency == currency)
                 .group_by(Transaction.merchant)
                 .order_by(total.desc(), Transaction.merchant.asc())
                 .limit(limit))
         if month is not None:
             stmt = stmt.where(in_month(month))
         rows = db.session.execute(scope(stmt)).all()
-        return [{"merchant": merchant, "total": money(spent), "count": count}
-                for merchant, spent, count in rows]
-    return cached(f"merchants:{month or 'all'}:{limit}", build)
+        return {"month": month, "currency": currency,
+                "merchants": [{"merchant": merchant, "total": money(spent), "count": count}
+                              for merchant, spent, count in rows]}
+    return cached(f"merchants:{month or 'all'}:{limit}:{currency}", build)

@@ -5,15 +5,11 @@ from flask import Blueprint, flash, render_template, request
 
 from ..charts import service as charts
 from ..months import checked_month, shift
-from ..explain.service import explain_month
 from ..isolation import DATA, access, isolation_on
-from ..transactions.service import Filters, count_transactions, transactions_page
+from ..transactions.service import Filters, count_transactions
+from . import service
 
 bp = Blueprint("dashboard", __name__)
-
-TREND_MONTHS = 12
-MERCHANTS_SHOWN = 8
-RECENT_ROWS = 10
 
 
 @bp.get("/")
@@ -31,16 +27,13 @@ def index():
         # here (and, were the latest month itself refused, go round for ever).
         flash(f"Month: {exc}", "error")
         month, status = latest, 400
-    chart_data = {
-        "trends": charts.monthly_trends(TREND_MONTHS, last=month),
-        "categories": charts.category_totals(month),
-        "merchants": charts.top_merchants(month, MERCHANTS_SHOWN),
-    }
+    currency = (request.args.get("currency") or "").upper() or None
+    if currency is not None and currency not in service.chart_currencies():
+        flash(f"Currency: there are no transactions in {currency!r} to draw.", "error")
+        currency, status = None, 400
     return render_template(
         "dashboard/index.html", count=count, isolated=isolation_on(),
-        recent=transactions_page(Filters(month=month, limit=RECENT_ROWS)),
         month=month, previous_month=shift(month, -1),
         next_month=shift(month, 1) if month < latest else None,
-        summary=charts.month_summary(month), explanation=explain_month(month),
-        chart_data=chart_data,
+        **service.month_view(month, currency),
     ), status

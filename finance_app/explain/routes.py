@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from ..months import MONTH_PATTERN, checked_month
 from ..errors import AppError
 from ..isolation import DATA, access
+from ..money_display import format_money
 from ..openapi import documented
 from . import service
 
@@ -19,6 +20,7 @@ MonthInPath = Annotated[str, Field(pattern=MONTH_PATTERN.pattern, examples=["202
 # Response shapes, for the OpenAPI document. Money is a decimal string; spending is positive.
 class Driver(BaseModel):
     kind: Literal["category", "merchant"]
+    currency: str = Field(description="of all three amounts: months are compared in one currency")
     name: Optional[str] = Field(description="null: uncategorised spending")
     current: str
     previous: str
@@ -27,6 +29,7 @@ class Driver(BaseModel):
 
 class RecurringCharge(BaseModel):
     merchant: str
+    currency: str
     category: Optional[str]
     amount: str
     previous_amount: str
@@ -89,4 +92,4 @@ def api_transaction(tx_id):
 @access(DATA)
 def transaction(tx_id):
     return render_template("explain/transaction.html",
-                           explanation=service.explain_transaction(tx_id))
+                           explanation=service.explain_transaction(tx_id, format_money))

@@ -1,5 +1,6 @@
 // Draws the dashboard charts from the JSON the page embeds (#dashboard-data), with the
-// vendored Chart.js (static/vendor): no network needed. Money arrives as decimal strings.
+// vendored Chart.js (static/vendor): no network needed. Money arrives as decimal strings, each
+// chart's in the one currency it names; the axes write it in the page's locale.
 (function () {
   "use strict";
   const source = document.getElementById("dashboard-data");
@@ -19,7 +20,14 @@
   }
 
   const money = (value) => Number(value);
-  const moneyTick = (value) => Number(value).toLocaleString();
+  const locale = source.dataset.locale || undefined;
+  const moneyTicks = (currency) => {
+    const format = new Intl.NumberFormat(locale, {style: "currency", currency: currency,
+                                                  maximumFractionDigits: 0});
+    return (value) => format.format(value);
+  };
+  const trend = data.trends.trend, categories = data.categories.categories,
+        merchants = data.merchants.merchants;
   const draw = (id, config) => {
     const canvas = document.getElementById(id);
     if (canvas) new Chart(canvas, config);
@@ -28,23 +36,23 @@
   draw("trend-chart", {
     type: "bar",
     data: {
-      labels: data.trends.map((m) => m.month),
+      labels: trend.map((m) => m.month),
       datasets: [
-        {label: "Income", data: data.trends.map((m) => money(m.income)), backgroundColor: GOOD},
-        {label: "Expenses", data: data.trends.map((m) => money(m.expenses)), backgroundColor: BAD},
-        {label: "Net", type: "line", data: data.trends.map((m) => money(m.net)),
+        {label: "Income", data: trend.map((m) => money(m.income)), backgroundColor: GOOD},
+        {label: "Expenses", data: trend.map((m) => money(m.expenses)), backgroundColor: BAD},
+        {label: "Net", type: "line", data: trend.map((m) => money(m.net)),
          borderColor: ACCENT, backgroundColor: ACCENT, tension: 0.25},
       ],
     },
-    options: {scales: {y: {ticks: {callback: moneyTick}}}},
+    options: {scales: {y: {ticks: {callback: moneyTicks(data.trends.currency)}}}},
   });
 
   draw("category-chart", {
     type: "doughnut",
     data: {
-      labels: data.categories.map((c) => c.category || "Uncategorised"),
-      datasets: [{data: data.categories.map((c) => money(c.total)),
-                  backgroundColor: data.categories.map((_, i) => PALETTE[i % PALETTE.length])}],
+      labels: categories.map((c) => c.category || "Uncategorised"),
+      datasets: [{data: categories.map((c) => money(c.total)),
+                  backgroundColor: categories.map((_, i) => PALETTE[i % PALETTE.length])}],
     },
     options: {plugins: {legend: {position: "right"}}},
   });
@@ -52,11 +60,11 @@
   draw("merchant-chart", {
     type: "bar",
     data: {
-      labels: data.merchants.map((m) => m.merchant),
-      datasets: [{label: "Spent", data: data.merchants.map((m) => money(m.total)),
+      labels: merchants.map((m) => m.merchant),
+      datasets: [{label: "Spent", data: merchants.map((m) => money(m.total)),
                   backgroundColor: ACCENT}],
     },
     options: {indexAxis: "y", plugins: {legend: {display: false}},
-              scales: {x: {ticks: {callback: moneyTick}}}},
+              scales: {x: {ticks: {callback: moneyTicks(data.merchants.currency)}}}},
   });
 })();

@@ -53,6 +53,7 @@ class Suggestion(BaseModel):
     description: str
     merchant: Optional[str]
     amount: str = Field(description="Decimal string, e.g. \"-12.50\".")
+    currency: str
 
 
 class ModelInfo(BaseModel):
@@ -115,7 +116,7 @@ def suggestions(limit=50, transaction_id=None):
             Suggestion(transaction_id=row.id, category=category,
                        confidence=round(confidence, 4), date=row.date,
                        description=row.description, merchant=row.merchant,
-                       amount=str(row.amount))
+                       amount=str(row.amount), currency=row.currency)
             for row, (category, confidence) in ranked
         ],
         model=ModelInfo(**model.summary()),

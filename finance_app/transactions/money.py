@@ -1,6 +1,9 @@
 """Money values from the API: decimal strings (or integers), never floats."""
 import re
 from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 MAX_WHOLE_DIGITS = 10  # Numeric(12, 2)
 # A number as people write one: ASCII digits, an optional sign and decimal point. Not what
@@ -29,3 +32,8 @@ def parse_money(value):
     if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
         raise ValueError(f"amount must have at most {MAX_WHOLE_DIGITS} digits before the point")
     return Decimal(value.strip()).quantize(Decimal("0.01"))
+
+
+# A currency as the API takes one: a 3-letter code, any case, kept upper-case.
+Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", examples=["EUR"]),
+                     AfterValidator(str.upper)]

@@ -22,7 +22,7 @@ from ..isolation import cached, invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
 from ..months import Month, bounds
 from .categories import category_counts
-from .money import parse_money
+from .money import Currency, parse_money
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class TransactionIn(Body):
     description: str = Field(min_length=1, max_length=500)
     merchant: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
-    currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    currency: Optional[Currency] = None
 
     @field_validator("amount", mode="before")
     @classmethod

@@ -194,9 +194,9 @@ def test_summary_breakdown_and_merchants_match_the_rows(app, people, viewer, iso
 
     summary = result_of(run(client, "spending_summary", {"month": "2024-11"}),
                         "spending_summary")
-    assert summary == {"month": "2024-11", "income": f"{income:.2f}",
-                       "expenses": f"{spent:.2f}", "net": f"{income - spent:.2f}",
-                       "count": len(rows)}
+    assert summary == {"month": "2024-11", "count": len(rows), "currencies": [{
+        "currency": "USD", "income": f"{income:.2f}", "expenses": f"{spent:.2f}",
+        "net": f"{income - spent:.2f}", "count": len(rows)}]}
 
     per_category, per_merchant = defaultdict(Decimal), defaultdict(Decimal)
     for r in rows:
@@ -205,10 +205,14 @@ def test_summary_breakdown_and_merchants_match_the_rows(app, people, viewer, iso
             per_merchant[r.merchant] += -r.amount
     breakdown = result_of(run(client, "category_breakdown", {"month": "2024-11"}),
                           "category_breakdown")
-    assert {b["category"]: Decimal(b["total"]) for b in breakdown} == dict(per_category)
+    assert breakdown["currency"] == "USD"
+    assert ({b["category"]: Decimal(b["total"]) for b in breakdown["categories"]}
+            == dict(per_category))
     merchants = result_of(run(client, "top_merchants", {"limit": 50}), "top_merchants")
-    assert {m["merchant"]: Decimal(m["total"]) for m in merchants} == dict(per_merchant)
-    assert len(merchants) == (1 if isolated else 2)
+    assert merchants["currency"] == "USD"
+    assert ({m["merchant"]: Decimal(m["total"]) for m in merchants["merchants"]}
+            == dict(per_merchant))
+    assert len(merchants["merchants"]) == (1 if isolated else 2)
 
 
 def test_isolated_tool_results_hold_none_of_another_users_rows(app, people):

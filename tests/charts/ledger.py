@@ -16,10 +16,12 @@ from statistics import median
 import pytest
 from sqlalchemy import event
 
+from config import BaseConfig
 from finance_app.extensions import db
 from tests.conftest import add_transactions, add_user, login
 
-# (date, amount, description, merchant, category)
+# (date, amount, description, merchant, category[, currency]); without a currency a row is in
+# the app's DEFAULT_CURRENCY.
 ERIN_ROWS = [
     (date(2023, 12, 1), "3100.00", "December salary", "Initech", "Salary"),
     (date(2023, 12, 4), "-1200.00", "Rent December", "Landlord Ltd", "Rent"),
@@ -104,6 +106,11 @@ def sql_statements(app):
 
 
 # --- the reference: plain Python over the fixture rows ---------------------------------------
+# Two currencies are never added: the summary has a block per currency, biggest first (most
+# rows, then by code); the charts are in one currency, by default the main one (most rows).
+
+DEFAULT_CURRENCY = BaseConfig.DEFAULT_CURRENCY
+
 
 def cents(value):
     return str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
@@ -117,12 +124,40 @@ def amount(row):
     return Decimal(row[1])
 
 
-def summary(rows, month):
+def currency_of(row):
+    return row[5] if len(row) > 5 else DEFAULT_CURRENCY
+
+
+def in_currency(rows, currency):
+    return [r for r in rows if currency_of(r) == currency]
+
+
+def currencies(rows):
+    """The currencies of `rows`, biggest first: most rows, then by code."""
+    counts = defaultdict(int)
+    for r in rows:
+        counts[currency_of(r)] += 1
+    return sorted(counts, key=lambda c: (-counts[c], c))
+
+
+def main_currency(rows):
+    return (currencies(rows) or [DEFAULT_CURRENCY])[0]
+
+
+def totals(rows, month):
+    """{income, expenses, net, count} of the rows (one currency) dated in `month`."""
     rows = [r for r in rows if month_of(r) == month]
     income = sum((amount(r) for r in rows if amount(r) > 0), Decimal(0))
     spent = sum((-amount(r) for r in rows if amount(r) < 0), Decimal(0))
-    return {"month": month, "income": cents(income), "expenses": cents(spent),
-            "net": cents(income - spent), "count": len(rows)}
+    return {"income": cents(income), "expenses": cents(spent), "net": cents(income - spent),
+            "count": len(rows)}
+
+
+def summary(rows, month):
+    rows = [r for r in rows if month_of(r) == month]
+    return {"month": month, "count": len(rows),
+            "currencies": [{"currency": c, **totals(in_currency(rows, c), month)}
+                           for c in currencies(rows)]}
 
 
 def spending_by(rows, index, month=None):
@@ -135,27 +170,38 @@ def spending_by(rows, index, month=None):
     return totals
 
 
-def categories(rows, month):
-    totals = spending_by(rows, 4, month)
+def categories(rows, month, currency=None):
+    currency = currency or main_currency(rows)
+    totals = spending_by(in_currency(rows, currency), 4, month)
     order = sorted(totals, key=lambda c: (-totals[c][0], c is None, c or ""))
-    return [{"category": c, "total": cents(totals[c][0]), "count": totals[c][1]} for c in order]
+    return {"month": month, "currency": currency,
+            "categories": [{"category": c, "total": cents(totals[c][0]), "count": totals[c][1]}
+                           for c in order]}
 
 
-def merchants(rows, month, limit):
-    totals = spending_by(rows, 3, month)
+def merchants(rows, month, limit, currency=None):
+    currency = currency or main_currency(rows)
+    totals = spending_by(in_currency(rows, currency), 3, month)
     totals.pop(None, None)
     order = sorted(totals, key=lambda m: (-totals[m][0], m))[:limit]
-    return [{"merchant": m, "total": cents(totals[m][0]), "count": totals[m][1]} for m in order]
+    return {"month": month, "currency": currency,
+            "merchants": [{"merchant": m, "total": cents(totals[m][0]), "count": totals[m][1]}
+                          for m in order]}
 
 
-def trends(rows, months):
+def trends(rows, months, currency=None):
+    """The trend ends with the latest month of any currency's rows."""
+    currency = currency or main_currency(rows)
     last = max(month_of(r) for r in rows)
     year, mon = map(int, last.split("-"))
     wanted = []
     for _ in range(months):
         wanted.insert(0, f"{year:04d}-{mon:02d}")
         year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
-    return [{k: v for k, v in summary(rows, m).items() if k != "count"} for m in wanted]
+    mine = in_currency(rows, currency)
+    return {"currency": currency,
+            "trend": [{"month": m, **{k: v for k, v in totals(mine, m).items() if k != "count"}}
+                      for m in wanted]}
 
 
 def previous_month(month):
@@ -163,18 +209,39 @@ def previous_month(month):
     return f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
 
 
+def currency_order(rows, month):
+    """Currencies as an explanation of `month` lists them: the month's biggest first, then
+    those only the month before had."""
+    now = currencies([r for r in rows if month_of(r) == month])
+    before = currencies([r for r in rows if month_of(r) == previous_month(month)])
+    return now + [c for c in before if c not in now]
+
+
 def drivers(rows, month, index, kind, limit=5):
+    """Per currency (see currency_order), up to `limit` of each."""
+    return [driver for currency in currency_order(rows, month)
+            for driver in currency_drivers(in_currency(rows, currency), currency, month, index,
+                                           kind, limit)]
+
+
+def currency_drivers(rows, currency, month, index, kind, limit):
     now, before = spending_by(rows, index, month), spending_by(rows, index, previous_month(month))
     keys = (set(now) | set(before)) - ({None} if kind == "merchant" else set())
     deltas = {k: now.get(k, [Decimal(0)])[0] - before.get(k, [Decimal(0)])[0] for k in keys}
     order = sorted((k for k in keys if deltas[k] != 0),
                    key=lambda k: (-abs(deltas[k]), k is None, k or ""))[:limit]
-    return [{"kind": kind, "name": k, "current": cents(now.get(k, [0])[0]),
+    return [{"kind": kind, "currency": currency, "name": k, "current": cents(now.get(k, [0])[0]),
              "previous": cents(before.get(k, [0])[0]), "delta": cents(deltas[k])}
             for k in order]
 
 
 def new_recurring(rows, month, tolerance=Decimal("0.10")):
+    return [found for currency in currency_order(rows, month)
+            for found in currency_new_recurring(in_currency(rows, currency), currency, month,
+                                                tolerance)]
+
+
+def currency_new_recurring(rows, currency, month, tolerance):
     previous = previous_month(month)
     found = []
     for merchant in sorted({r[3] for r in rows if r[3] and amount(r) < 0}):
@@ -185,17 +252,19 @@ def new_recurring(rows, month, tolerance=Decimal("0.10")):
         if len(now) == 1 and len(before) == 1 and not earlier:
             a, b = -amount(now[0]), -amount(before[0])
             if abs(a - b) <= tolerance * b:
-                found.append({"merchant": merchant, "category": now[0][4], "amount": cents(a),
+                found.append({"merchant": merchant, "currency": currency,
+                              "category": now[0][4], "amount": cents(a),
                               "previous_amount": cents(b)})
     return sorted(found, key=lambda f: (-Decimal(f["amount"]), f["merchant"]))
 
 
 def peer_stats(rows, row):
-    """Count, average, median, min, max size of the other rows of the same sign at the same
-    merchant (in the same category when the row has no merchant)."""
+    """Count, average, median, min, max size of the other rows in its currency of the same
+    sign at the same merchant (in the same category when the row has no merchant)."""
     index = 3 if row[3] else 4
     expense = amount(row) < 0
-    sizes = [abs(amount(r)) for r in rows if row[index] is not None and r is not row
+    sizes = [abs(amount(r)) for r in in_currency(rows, currency_of(row))
+             if row[index] is not None and r is not row
              and r[index] == row[index] and (amount(r) < 0) == expense]
     if not sizes:
         return {"others": 0, "average": None, "median": None, "min": None, "max": None}
@@ -218,33 +287,43 @@ def get(client, url):
     return response.json
 
 
-def check_every_chart(client, rows):
-    """Every chart endpoint, for every month of the fixture, against the reference."""
-    for month in MONTHS:
-        assert get(client, f"/api/charts/summary?month={month}") == summary(rows, month)
-        by_category = get(client, f"/api/charts/categories?month={month}")
-        assert by_category == categories(rows, month), month
-        # The category totals break down the month's expenses exactly.
-        assert (sum((Decimal(c["total"]) for c in by_category), Decimal(0))
-                == Decimal(summary(rows, month)["expenses"]))
-    for months in (1, 3, 6, 12, 36):
-        assert get(client, f"/api/charts/trends?months={months}") == trends(rows, months)
-    for month in (None, *MONTHS):
-        for limit in (1, 3, 50):
-            query = f"limit={limit}" + (f"&month={month}" if month else "")
-            assert (get(client, f"/api/charts/merchants?{query}")
-                    == merchants(rows, month, limit)), query
+def check_every_chart(client, rows, months=MONTHS):
+    """Every chart endpoint, for every month of the fixture, in every currency, against the
+    reference."""
+    for month in months:
+        by_currency = get(client, f"/api/charts/summary?month={month}")
+        assert by_currency == summary(rows, month)
+        for block in by_currency["currencies"]:
+            currency = block["currency"]
+            by_category = get(client, f"/api/charts/categories?month={month}&currency={currency}")
+            assert by_category == categories(rows, month, currency), (month, currency)
+            # The category totals break down the month's expenses in that currency exactly.
+            assert (sum((Decimal(c["total"]) for c in by_category["categories"]), Decimal(0))
+                    == Decimal(block["expenses"]))
+        # Without a currency: the main one.
+        assert get(client, f"/api/charts/categories?month={month}") == categories(rows, month)
+    for currency in (None, *currencies(rows)):
+        also = f"&currency={currency}" if currency else ""
+        for length in (1, 3, 6, 12, 36):
+            assert (get(client, f"/api/charts/trends?months={length}{also}")
+                    == trends(rows, length, currency))
+        for month in (None, *months):
+            for limit in (1, 3, 50):
+                query = f"limit={limit}" + (f"&month={month}" if month else "") + also
+                assert (get(client, f"/api/charts/merchants?{query}")
+                        == merchants(rows, month, limit, currency)), query
 
 
-def check_month_explanations(client, rows):
-    for month in MONTHS:
+def check_month_explanations(client, rows, months=MONTHS):
+    for month in months:
         got = get(client, f"/api/explain/month/{month}")
         headline = got.pop("headline")
         assert got == month_explanation(rows, month), month
-        totals = summary(rows, month)
-        if totals["count"]:
-            assert totals["expenses"] in headline and totals["income"] in headline
-        else:
+        month_summary = summary(rows, month)
+        for block in month_summary["currencies"]:
+            for key in ("expenses", "income"):
+                assert f"{block[key]} {block['currency']}" in headline
+        if not month_summary["count"]:
             assert headline == f"No transactions in {month}."
 
 

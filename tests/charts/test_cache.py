@@ -86,8 +86,9 @@ def test_keys_follow_the_isolation_decision(app, ledger):
         keys = set(iter_cache_keys())
     assert f"user:{ledger.erin_id}:summary:2024-03" in keys
     assert "summary:2024-03" not in keys
-    assert "categories:2024-03" in keys
-    assert f"user:{ledger.frank_id}:categories:2024-03" not in keys
+    # Each chart's key names its currency (here the main one).
+    assert "categories:2024-03:USD" in keys
+    assert f"user:{ledger.frank_id}:categories:2024-03:USD" not in keys
 
 
 def test_the_shared_ledgers_answers_follow_who_is_isolated(app, ledger):

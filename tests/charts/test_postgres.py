@@ -10,6 +10,7 @@ from tests.charts.ledger import (
     check_month_explanations,
     check_transaction_explanations,
 )
+from tests.charts.test_currencies import MIA_ROWS, MONTHS, mia_client
 from tests.conftest import set_isolation
 
 pytestmark = pytest.mark.postgres
@@ -24,3 +25,10 @@ def test_every_answer_matches_the_reference_on_postgres(postgres_app):
         check_every_chart(erin, rows)
         check_month_explanations(erin, rows)
         check_transaction_explanations(erin, rows, ids)
+
+
+def test_currencies_are_kept_apart_on_postgres(postgres_app):
+    mia = mia_client(postgres_app)
+    check_every_chart(mia, MIA_ROWS, MONTHS)
+    check_month_explanations(mia, MIA_ROWS, MONTHS)
+    check_transaction_explanations(mia, MIA_ROWS, mia.ids)

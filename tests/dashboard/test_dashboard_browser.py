@@ -1,8 +1,10 @@
 """The dashboard in a real browser (Debian's Chromium, headless): the charts are drawn, the
 ledger badge and explanations show, and a new user gets the upload panel."""
+from datetime import date
+
 import pytest
 
-from tests.conftest import PASSWORD, add_user, set_isolation
+from tests.conftest import PASSWORD, add_transactions, add_user, set_isolation
 from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -63,3 +65,41 @@ def test_new_user_sees_the_upload_panel(app, new_page, output_dir):
     assert panel.locator("input[type=file]").count() == 1
     assert page.locator("canvas").count() == 0
     page.screenshot(path=str(output_dir / "empty-state.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_two_currencies_at_laptop_and_phone_width(app, new_page, output_dir, width):
+    """A block of cards per currency, the charts in one, a link to draw them in the other;
+    nothing wider than the screen."""
+    user_id = add_user(app, "mia@example.com", "staff")
+    add_transactions(app, user_id, [
+        (date(2024, 6, 1), "2100.00", "June salary", "Initech", "Salary", "EUR"),
+        (date(2024, 6, 3), "-1234.50", "Rent June", "Landlord", "Rent", "EUR"),
+        (date(2024, 6, 5), "-80.00", "Weekly shop", "Fresh Market", "Groceries", "EUR"),
+        (date(2024, 6, 9), "-45.00", "Weekly shop", "Tesco", "Groceries", "GBP"),
+        (date(2024, 6, 12), "-9.99", "Streaming", "Netflix", "Subscriptions", "GBP"),
+    ])
+    page = new_page(width=width)
+    page.emulate_media(reduced_motion="reduce")
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, "mia@example.com", PASSWORD)
+    page.wait_for_function("ids => ids.every(id => Chart.getChart(document.getElementById(id)))",
+                           arg=list(CHARTS))
+    assert page.locator(".currency-summary").count() == 2
+    assert "€785.50" in page.locator("#summary-EUR").inner_text()  # net: 2100 - 1314.50
+    assert "−£54.99" in page.locator("#summary-GBP").inner_text()  # net, with a minus sign
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+    page.screenshot(path=str(output_dir / f"dashboard-two-currencies-{width}.png"),
+                    full_page=True)
+
+    page.locator(".currency-switch").get_by_role("link", name="GBP").click()
+    page.wait_for_url("**currency=GBP")
+    page.wait_for_function("ids => ids.every(id => Chart.getChart(document.getElementById(id)))",
+                           arg=list(CHARTS))
+    assert "in GBP" in page.locator("#category-table").evaluate(
+        "table => table.closest('.card').innerText")
+    assert errors == []
+    page.screenshot(path=str(output_dir / f"dashboard-charts-in-gbp-{width}.png"),
+                    full_page=True)

@@ -37,20 +37,22 @@ def test_a_subscription_that_started_is_a_new_recurring_charge(app, ledger):
     april = get(erin, "/api/explain/month/2024-04")
     # Netflix: once in March, once in April, same amount, never before. Iron Gym's amount
     # changed too much, Spotify is older, Corner Coffee charges more than once a month.
-    assert april["new_recurring"] == [{"merchant": "Netflix", "category": "Subscriptions",
-                                       "amount": "15.49", "previous_amount": "15.49"}]
+    assert april["new_recurring"] == [{"merchant": "Netflix", "currency": "USD",
+                                       "category": "Subscriptions", "amount": "15.49",
+                                       "previous_amount": "15.49"}]
     assert get(erin, "/api/explain/month/2024-03")["new_recurring"] == []
     assert get(erin, "/api/explain/month/2024-05")["new_recurring"] == []
 
 
 def test_month_headlines(app, ledger):
     erin = ledger.client("erin")
-    april, march = ref.summary(ERIN_ROWS, "2024-04"), ref.summary(ERIN_ROWS, "2024-03")
+    april, march = (ref.totals(ERIN_ROWS, "2024-04"), ref.totals(ERIN_ROWS, "2024-03"))
     change = Decimal(march["expenses"]) - Decimal(april["expenses"])
     assert change > 0  # the fixture spends less in April
     assert get(erin, "/api/explain/month/2024-04")["headline"] == (
-        f"In 2024-04 you spent {april['expenses']} and received {april['income']}; that is "
-        f"{change} ({change / Decimal(march['expenses']):.0%}) less spending than in 2024-03.")
+        f"In 2024-04 you spent {april['expenses']} USD and received {april['income']} USD; that "
+        f"is {change} USD ({change / Decimal(march['expenses']):.0%}) less spending than in "
+        "2024-03.")
     march = get(erin, "/api/explain/month/2024-03")["headline"]
     assert "no transactions in 2024-02 to compare with" in march
     assert get(erin, "/api/explain/month/2024-02")["headline"] == "No transactions in 2024-02."
@@ -61,8 +63,8 @@ def test_biggest_drivers_come_first(app, ledger):
     categories = [d for d in drivers if d["kind"] == "category"]
     merchants = [d for d in drivers if d["kind"] == "merchant"]
     assert drivers == categories + merchants
-    assert categories[0] == {"kind": "category", "name": "Shopping", "current": "0.00",
-                             "previous": "129.00", "delta": "-129.00"}
+    assert categories[0] == {"kind": "category", "currency": "USD", "name": "Shopping",
+                             "current": "0.00", "previous": "129.00", "delta": "-129.00"}
     assert all(abs(float(a["delta"])) >= abs(float(b["delta"]))
                for a, b in zip(merchants, merchants[1:]))
 
@@ -86,5 +88,5 @@ def test_the_usual_compares_with_the_category_when_there_is_no_merchant(app, led
     assert got["compared_with"] == {"kind": "category", "name": "Transport"}
     espresso = get(ledger.client("erin"), f"/api/explain/transactions/{ledger.erin_ids[30]}")
     assert espresso["compared_with"] == {"kind": "merchant", "name": "Corner Coffee"}
-    assert espresso["summary"] == ("3.00× the usual amount: 12.00 against a median of 4.00 "
-                                   "over 4 other payments at Corner Coffee.")
+    assert espresso["summary"] == ("3.00× the usual amount: 12.00 USD against a median of "
+                                   "4.00 USD over 4 other payments at Corner Coffee.")

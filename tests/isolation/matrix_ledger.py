@@ -9,7 +9,8 @@ Each owner has, dated in MONTH: a coffee expense (the probed row) in an import b
 own, a salary, and an uncategorised bank fee. The coffee's description and merchant and the
 batch's file name each name the owner, so a leak shows as a marker in the response
 (`MARKERS`); every fee is a different power of two, so a month's expenses say exactly whose
-rows went into them.
+rows went into them. The fees are in FEE_CURRENCY, the other rows in the app's default
+currency: an aggregate that added two currencies together would show too.
 """
 import io
 from datetime import date
@@ -31,6 +32,7 @@ from tests.isolation.route_matrix import ISOLATED, MONTH, OWNERS, UNOWNED
 YEAR, MONTH_NO = map(int, MONTH.split("-"))
 FEES = {"alice": "-1.00", "admin": "-2.00", "dora": "-4.00", "bob": "-8.00", "carol": "-16.00",
         UNOWNED: "-32.00"}
+FEE_CURRENCY = "EUR"  # not the default (USD)
 MERCHANT_OF = {name: f"{name.title()} Cafe" for name in OWNERS} | {UNOWNED: "Nobody Cafe"}
 MARKERS = {name: (f"{name} coffee", MERCHANT_OF[name], f"{name}-statement.csv")
            for name in OWNERS}
@@ -86,7 +88,8 @@ class MatrixLedger:
         for name in ("dora", UNOWNED):
             self._add_coffee_and_salary(name)
         for name, fee in FEES.items():
-            add_transactions(app, self.ids[name], [(date(YEAR, MONTH_NO, 10), fee, "bank fee")])
+            add_transactions(app, self.ids[name], [
+                (date(YEAR, MONTH_NO, 10), fee, "bank fee", None, None, FEE_CURRENCY)])
         set_isolation(app, ["staff"], self.percent)
         self._check_flag_isolates_the_owners_it_should()
         self._clients, self._csrf = {}, {}
@@ -161,6 +164,7 @@ class MatrixLedger:
             rows = db.session.execute(select(
                 Transaction.id, Transaction.date, Transaction.amount, Transaction.description,
                 Transaction.merchant, Transaction.category, Transaction.import_batch_id,
+                Transaction.currency,
             ).where(self._owned_by(Transaction, owner)).order_by(Transaction.id)).all()
             batches = db.session.execute(select(ImportBatch.id, ImportBatch.filename).where(
                 self._owned_by(ImportBatch, owner)).order_by(ImportBatch.id)).all()
@@ -170,11 +174,12 @@ class MatrixLedger:
         return {owner: self.state(owner) for owner in OWNERS}
 
     def reference_rows(self, owners):
-        """The rows of `owners` as (date, amount, description, merchant, category) tuples,
-        the input of the analytics reference in tests/charts/ledger.py."""
-        return [(day, str(amount), description, merchant, category)
+        """The rows of `owners` as (date, amount, description, merchant, category, currency)
+        tuples, the input of the analytics reference in tests/charts/ledger.py."""
+        return [(day, str(amount), description, merchant, category, currency)
                 for owner in owners
-                for _, day, amount, description, merchant, category, _ in self.state(owner)[0]]
+                for _, day, amount, description, merchant, category, _, currency
+                in self.state(owner)[0]]
 
     def owners_of(self, description):
         with self.app.app_context():

@@ -286,6 +286,13 @@ DATA_ROUTES = [
               reference=lambda rows: ref.trends(rows, 3)),
     DataRoute("charts_api.api_merchants", f"/api/charts/merchants?month={MONTH}",
               shape="aggregate", reference=lambda rows: ref.merchants(rows, MONTH, 10)),
+    # The charts in the matrix's other currency (its bank fees'): never added to the main one.
+    tool("category_breakdown", {"month": MONTH, "currency": "eur"},
+         lambda rows: ref.categories(rows, MONTH, "EUR")),
+    DataRoute("charts_api.api_categories", f"/api/charts/categories?month={MONTH}&currency=EUR",
+              shape="aggregate", reference=lambda rows: ref.categories(rows, MONTH, "EUR")),
+    DataRoute("charts_api.api_trends", "/api/charts/trends?months=3&currency=EUR",
+              shape="aggregate", reference=lambda rows: ref.trends(rows, 3, "EUR")),
     DataRoute("explain_api.api_month", f"/api/explain/month/{MONTH}"),
     DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
     DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),

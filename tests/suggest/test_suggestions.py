@@ -44,8 +44,8 @@ def test_suggests_the_category_a_person_would_from_the_users_own_rows(app, erin)
     assert confidences == sorted(confidences, reverse=True)
     assert all(1 / len(CATEGORIES) < c <= 1 for c in confidences)
     pret = suggested[erin.uncategorised[2]]
-    assert (pret["description"], pret["merchant"], pret["amount"], pret["date"]) == (
-        "PRET A MANGER 0042", "Pret A Manger", "-8.95", "2024-11-04")
+    assert (pret["description"], pret["merchant"], pret["amount"], pret["currency"],
+            pret["date"]) == ("PRET A MANGER 0042", "Pret A Manger", "-8.95", "USD", "2024-11-04")
 
 
 def test_limit_keeps_the_most_confident(erin):

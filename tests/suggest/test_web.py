@@ -26,6 +26,7 @@ def test_page_lists_suggestions_with_accept_buttons(erin):
         assert form and 'name="csrf_token"' in form.group(0)
         assert f'name="category" value="{erin.expected[tx_id]}"' in form.group(0)
     assert "learned from 40 categorised transactions in 4 categories" in page.text
+    assert "−$23.40" in page.text  # the Tesco row's amount, in its currency (the default)
 
 
 def test_accept_button_saves_the_shown_category(app, erin):

@@ -82,7 +82,7 @@ def test_bad_query_is_422_naming_the_field(dana, query, field):
 
 def test_items_carry_decimal_strings(dana):
     item = dana.get(f"/api/transactions/{dana.ids[0]}").json
-    assert item == {"id": dana.ids[0], "date": "2024-01-05", "amount": "-4.50", "currency": "EUR",
+    assert item == {"id": dana.ids[0], "date": "2024-01-05", "amount": "-4.50", "currency": "USD",
                     "description": "Morning coffee", "merchant": "Blue Bottle",
                     "category": "Coffee", "import_batch_id": None}
 
