@@ -89,22 +89,25 @@ def month_summary(month):
     return cached(f"summary:{month}", build)
 
 
-def category_totals(month):
+def category_totals(month, currency=None):
     """[{category, total, count}]: the month's spending per category, largest first;
-    uncategorised spending has category null."""
+    uncategorised spending has category null. Only the rows in `currency` when one is given
+    (budgets compare each with the spending in its own currency)."""
     valid_month(month)
 
     def build():
         total = money_sum(-Transaction.amount).label("total")
-        rows = db.session.execute(scope(
-            select(Transaction.category, total, func.count(Transaction.id))
-            .where(in_month(month), Transaction.amount < 0)
-            .group_by(Transaction.category)
-            .order_by(total.desc(), Transaction.category.asc().nulls_last())
-        )).all()
+        stmt = (select(Transaction.category, total, func.count(Transaction.id))
+                .where(in_month(month), Transaction.amount < 0)
+                .group_by(Transaction.category)
+                .order_by(total.desc(), Transaction.category.asc().nulls_last()))
+        if currency is not None:
+            stmt = stmt.where(Transaction.currency == currency)
+        rows = db.session.execute(scope(stmt)).all()
         return [{"category": category, "total": money(spent), "count": count}
                 for category, spent, count in rows]
-    return cached(f"categories:{month}", build)
+    key = f"categories:{month}" if currency is None else f"categories:{month}:{currency}"
+    return cached(key, build)
 
 
 def monthly_trends(months, last=None):

@@ -3,6 +3,7 @@ charts (the trend ending with that month), the month's explanation and its lates
 upload panel when there are none."""
 from flask import Blueprint, flash, render_template, request
 
+from ..budgets.service import progress_for
 from ..charts import service as charts
 from ..months import checked_month, shift
 from ..explain.service import explain_month
@@ -42,5 +43,5 @@ def index():
         month=month, previous_month=shift(month, -1),
         next_month=shift(month, 1) if month < latest else None,
         summary=charts.month_summary(month), explanation=explain_month(month),
-        chart_data=chart_data,
+        chart_data=chart_data, budget_progress_rows=progress_for(month),
     ), status
