@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
     url_for
 from pydantic import ValidationError
 
-from ..api import parse_body, parse_query
+from ..api import parse_body, parse_query, validation_error
 from ..charts.service import default_month
 from ..charts.routes import MonthQuery
 from ..errors import AppError
@@ -79,31 +79,25 @@ def _page_month():
         return default_month(), f"Month: {exc}"
 
 
-def _form_values():
-    return {name: request.form.get(name, "") for name in FORM_FIELDS}
-
-
-def _parsed(model, values):
-    """(body, {}) from the form's values, or (None, {field: message}) naming what is wrong."""
+def _submitted(model, write):
+    """The form validated by `model` and, if valid, `write(body)` run: (body, the values
+    sent, {field: message} of what is wrong — a duplicate included; empty on success)."""
+    values = {name: request.form.get(name, "") for name in FORM_FIELDS}
     try:
-        return model.model_validate(values), {}
+        body = model.model_validate(values)
     except ValidationError as exc:
         errors = {}
-        for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "form"
-            errors.setdefault(field, err["msg"].removeprefix("Value error, "))
-        return None, errors
-
-
-def _saving(write):
-    """Run `write`; {} on success, or the clash of a duplicate as a form error."""
+        for error in validation_error(exc).details["errors"]:
+            errors.setdefault(error["field"] or "form",
+                              error["message"].removeprefix("Value error, "))
+        return None, values, errors
     try:
-        write()
-        return {}
+        write(body)
     except AppError as exc:
         if exc.code != 409:
             raise
-        return {"category": exc.description}
+        return body, values, {"category": exc.description}
+    return body, values, {}
 
 
 def _render_index(month, form=None, errors=None, status=200):
@@ -130,11 +124,8 @@ def index():
 @access(DATA)
 def create():
     month, _ = _page_month()
-    values = _form_values()
-    data, errors = _parsed(BudgetIn, values)
-    if data is not None:
-        errors = _saving(lambda: service.create_budget(
-            data, current_app.config["DEFAULT_CURRENCY"]))
+    data, values, errors = _submitted(BudgetIn, lambda body: service.create_budget(
+        body, current_app.config["DEFAULT_CURRENCY"]))
     if errors:
         return _render_index(month, form=values, errors=errors, status=422)
     flash(f"Budget for {data.category} saved.", "success")
@@ -151,10 +142,8 @@ def edit(budget_id):
         values["month"] = values["month"] or ""
         return render_template("budgets/edit.html", budget=budget, form=values, errors={},
                                month=month, categories=visible_categories())
-    values = _form_values()
-    patch, errors = _parsed(BudgetPatch, values)
-    if patch is not None:
-        errors = _saving(lambda: service.update_budget(budget_id, patch))
+    patch, values, errors = _submitted(
+        BudgetPatch, lambda body: service.update_budget(budget_id, body))
     if errors:
         return render_template("budgets/edit.html", budget=budget, form=values, errors=errors,
                                month=month, categories=visible_categories()), 422

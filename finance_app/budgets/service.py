@@ -5,7 +5,9 @@ Budgets are owned rows: every read goes through `scope()`, single rows through
 `owned_or_404()`, creates are stamped with the signed-in user. What a budget has used is the
 month's spending in its category and currency, taken from the analytics' category totals
 (`charts.service.category_totals`): the same scoped, cached figures as the dashboard's, so
-the two never disagree, and a write to transactions invalidates both at once.
+the two never disagree, and a write to transactions invalidates both at once. Nothing
+cached is derived from budgets themselves, so a budget's own writes invalidate nothing
+(moving the namespace's generation would only make every chart rebuild).
 """
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,11 +17,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..api import Body
+from ..api import Body, changes_something
 from ..charts.service import category_totals
 from ..errors import AppError
 from ..extensions import db
-from ..isolation import invalidate_after_write, owned_or_404, scope
+from ..isolation import owned_or_404, scope
 from ..models import Budget
 from ..months import Month, bounds, month_of
 from ..transactions.money import parse_money
@@ -72,12 +74,7 @@ class BudgetPatch(BudgetIn):
 
     @model_validator(mode="after")
     def something_to_change(self):
-        if not self.model_fields_set:
-            raise ValueError("send at least one field to change")
-        for required in ("category", "amount", "currency"):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be empty")
-        return self
+        return changes_something(self, ("category", "amount", "currency"))
 
 
 class BudgetOut(BaseModel):
@@ -172,15 +169,14 @@ def _first_day(month):
 
 def _saved(budget):
     """Commit `budget`; a 409 naming the clash if its category and month have one already."""
+    # Named before the commit: a rollback reloads the row's stored values.
+    when = f"in {month_of(budget.month)}" if budget.month else "for every month"
+    clash = f"There is a budget for {budget.category} {when} already; change that one instead."
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        when = f"in {month_of(budget.month)}" if budget.month else "for every month"
-        raise AppError(409, "conflict",
-                       f"There is a budget for {budget.category} {when} already; "
-                       "change that one instead.", field="category") from None
-    invalidate_after_write([budget.user_id])
+        raise AppError(409, "conflict", clash, field="category") from None
     return budget
 
 
@@ -201,11 +197,8 @@ def update_budget(budget_id, patch):
 
 
 def delete_budget(budget_id):
-    budget = owned_or_404(Budget, budget_id)
-    owner = budget.user_id
-    db.session.delete(budget)
+    db.session.delete(owned_or_404(Budget, budget_id))
     db.session.commit()
-    invalidate_after_write([owner])
 
 
 # --- JSON ------------------------------------------------------------------------------------

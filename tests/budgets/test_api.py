@@ -149,6 +149,8 @@ def test_a_patch_onto_another_budgets_category_and_month_is_a_409(app, ledger):
     before = stored_budgets(app)
     response = alice.patch(f"/api/budgets/{tea['id']}", json={"category": "Coffee"})
     assert response.status_code == 409
+    assert response.json["error"]["message"].startswith(
+        "There is a budget for Coffee for every month already")
     assert stored_budgets(app) == before
 
 
