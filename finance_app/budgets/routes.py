@@ -5,14 +5,13 @@ from pydantic import ValidationError
 
 from ..api import parse_body, parse_query, validation_error
 from ..charts.service import default_month
-from ..charts.routes import MonthQuery
 from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
 from ..months import checked_month, shift
 from ..openapi import documented
 from ..transactions.service import visible_categories
 from . import service
-from .service import BudgetIn, BudgetMonth, BudgetOut, BudgetPatch
+from .service import BudgetIn, BudgetMonth, BudgetOut, BudgetPatch, BudgetsQuery
 
 bp = Blueprint("budgets", __name__)
 api_bp = Blueprint("budgets_api", __name__, url_prefix="/api/budgets")
@@ -22,11 +21,11 @@ FORM_FIELDS = ("category", "amount", "currency", "month")
 
 @api_bp.get("")
 @access(DATA)
-@documented(query=MonthQuery, response=BudgetMonth)
+@documented(query=BudgetsQuery, response=BudgetMonth)
 def api_list():
     """The budgets that apply to one month (its own, else the repeating one of each
     category), each with that month's spending in its category and currency."""
-    month = parse_query(MonthQuery).month or default_month()
+    month = parse_query(BudgetsQuery).month or default_month()
     return jsonify(month=month,
                    items=[service.progress_json(p) for p in service.progress_for(month)])
 

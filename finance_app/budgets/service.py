@@ -11,9 +11,9 @@ cached is derived from budgets themselves, so a budget's own writes invalidate n
 """
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +39,21 @@ def known_currency(value):
     return code
 
 
+def blank_is_absent(value):
+    """A form's empty field (or a blank query parameter) is a field left out."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# A month, or none: left out, null, or blank.
+OptionalMonth = Annotated[Optional[Month], BeforeValidator(blank_is_absent)]
+
+
+class BudgetsQuery(Body):
+    month: OptionalMonth = Field(
+        default=None, examples=["2024-11"],
+        description="YYYY-MM; the latest month with visible rows when left out or blank.")
+
+
 class BudgetIn(Body):
     """A budget as the API and the web form send it; `month` null or left out: every month."""
 
@@ -46,8 +61,8 @@ class BudgetIn(Body):
     amount: Decimal = Field(description='A decimal string above zero, like "250.00".')
     currency: Optional[str] = Field(default=None, pattern=r"^[A-Za-z]{3}$",
                                     description="ISO 4217; the app's default when left out.")
-    month: Optional[Month] = Field(default=None, examples=["2024-11"],
-                                   description="YYYY-MM; null or left out: every month.")
+    month: OptionalMonth = Field(default=None, examples=["2024-11"],
+                                 description="YYYY-MM; null, blank or left out: every month.")
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -62,10 +77,10 @@ class BudgetIn(Body):
     def currency_code(cls, value):
         return None if value is None else known_currency(value)
 
-    @field_validator("month", "currency", mode="before")
+    @field_validator("currency", mode="before")
     @classmethod
-    def blank_is_absent(cls, value):
-        return None if isinstance(value, str) and not value.strip() else value
+    def blank_currency_is_absent(cls, value):
+        return blank_is_absent(value)
 
 
 class BudgetPatch(BudgetIn):

@@ -82,6 +82,7 @@ def test_list_without_a_month_shows_the_latest_month_with_rows(ledger):
     alice = ledger.client("alice")
     create(alice, category="Coffee", amount="100.00", currency="EUR")
     assert alice.get("/api/budgets").json["month"] == MONTH
+    assert alice.get("/api/budgets?month=").json["month"] == MONTH
 
 
 def test_patch_changes_only_the_fields_sent_and_null_month_repeats(app, ledger):

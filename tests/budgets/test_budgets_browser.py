@@ -102,4 +102,21 @@ def test_budgets_show_their_progress_on_the_page_and_dashboard(ledger, new_page,
     page.locator("#dashboard-budgets").screenshot(
         path=str(output_dir / f"dashboard-budgets-{size}.png"))
     page.screenshot(path=str(output_dir / f"dashboard-{size}.png"), full_page=True)
+
+    # Raise the groceries budget: no longer over. Then delete the coffee one.
+    page.get_by_role("link", name="Manage budgets").click()
+    page.get_by_role("link", name="Edit the budget for Groceries").click()
+    page.get_by_label("Amount").fill("100")
+    page.screenshot(path=str(output_dir / f"budget-edit-{size}.png"), full_page=True)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state("load")
+    groceries = page.locator("#budget-progress li.budget", has_text="Groceries")
+    assert "20.00 EUR left" in groceries.inner_text()
+    assert "over" not in groceries.get_attribute("class")
+    page.get_by_role("link", name="Delete the budget for Coffee").click()
+    page.screenshot(path=str(output_dir / f"budget-delete-{size}.png"), full_page=True)
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_load_state("load")
+    assert page.locator(".flash.success").inner_text() == "Deleted the budget for Coffee."
+    assert page.locator("#budget-progress li.budget").count() == 1
     assert errors == []
