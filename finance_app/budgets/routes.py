@@ -110,6 +110,11 @@ def _render_index(month, form=None, errors=None, status=200):
     ), status
 
 
+def _render_edit(budget, month, form, errors=None, status=200):
+    return render_template("budgets/edit.html", budget=budget, form=form, errors=errors or {},
+                           month=month, categories=visible_categories()), status
+
+
 @bp.get("/budgets")
 @access(DATA)
 def index():
@@ -139,13 +144,11 @@ def edit(budget_id):
     if request.method == "GET":
         values = service.to_json(budget)
         values["month"] = values["month"] or ""
-        return render_template("budgets/edit.html", budget=budget, form=values, errors={},
-                               month=month, categories=visible_categories())
+        return _render_edit(budget, month, values)
     patch, values, errors = _submitted(
         BudgetPatch, lambda body: service.update_budget(budget_id, body))
     if errors:
-        return render_template("budgets/edit.html", budget=budget, form=values, errors=errors,
-                               month=month, categories=visible_categories()), 422
+        return _render_edit(budget, month, values, errors, status=422)
     flash(f"Budget for {patch.category} saved.", "success")
     return redirect(url_for("budgets.index", month=month))
 

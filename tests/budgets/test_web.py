@@ -17,6 +17,12 @@ def new_budget(client, category="Coffee", amount="40.00", currency="EUR", month=
                      currency=currency, month=month)
 
 
+def new_budget_id(client):
+    """Add the Coffee budget through the form; its id."""
+    assert new_budget(client).status_code == 302
+    return client.get("/api/budgets").json["items"][0]["id"]
+
+
 def bars(page):
     """(category, max, value, text) of each budget's bar on a page."""
     return [(category, maximum, value, " ".join(re.sub(r"<[^>]+>", "", text).split()))
@@ -103,8 +109,7 @@ def test_a_bad_month_in_the_address_shows_the_default_month_with_a_message(ledge
 
 def test_edit_changes_the_budget(app, ledger):
     alice = ledger.client("alice")
-    new_budget(alice)
-    budget_id = alice.get("/api/budgets").json["items"][0]["id"]
+    budget_id = new_budget_id(alice)
     form = alice.get(f"/budgets/{budget_id}/edit?month={MONTH}")
     assert form.status_code == 200 and 'value="40.00"' in form.text
     response = post_form(alice, f"/budgets/{budget_id}/edit?month={MONTH}", category="Coffee",
@@ -116,8 +121,7 @@ def test_edit_changes_the_budget(app, ledger):
 
 def test_a_bad_edit_shows_the_error_and_changes_nothing(app, ledger):
     alice = ledger.client("alice")
-    new_budget(alice)
-    budget_id = alice.get("/api/budgets").json["items"][0]["id"]
+    budget_id = new_budget_id(alice)
     before = stored_budgets(app)
     response = post_form(alice, f"/budgets/{budget_id}/edit", category="Coffee", amount="-1",
                          currency="EUR", month="")
@@ -128,8 +132,7 @@ def test_a_bad_edit_shows_the_error_and_changes_nothing(app, ledger):
 
 def test_delete_asks_then_deletes(app, ledger):
     alice = ledger.client("alice")
-    new_budget(alice)
-    budget_id = alice.get("/api/budgets").json["items"][0]["id"]
+    budget_id = new_budget_id(alice)
     confirm = alice.get(f"/budgets/{budget_id}/delete")
     assert confirm.status_code == 200 and "Delete this budget?" in confirm.text
     assert len(stored_budgets(app)) == 1
