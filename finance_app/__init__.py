@@ -81,6 +81,8 @@ def create_app(config=None, **overrides):
     from .agent.routes import api_bp as agent_api_bp
     from .auth.routes import api_bp as auth_api_bp
     from .auth.routes import bp as auth_bp
+    from .budgets.routes import api_bp as budgets_api_bp
+    from .budgets.routes import bp as budgets_bp
     from .charts.routes import api_bp as charts_api_bp
     from .dashboard.routes import bp as dashboard_bp
     from .explain.routes import api_bp as explain_api_bp
@@ -100,7 +102,8 @@ def create_app(config=None, **overrides):
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
-                      admin_bp, admin_api_bp, observability_bp, categories_bp, categories_api_bp):
+                      admin_bp, admin_api_bp, observability_bp, categories_bp, categories_api_bp,
+                      budgets_bp, budgets_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -20,6 +20,17 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def changes_something(patch, required=()):
+    """Check a PATCH body (from its model's "after" validator): it sends at least one field,
+    and none of the `required` fields as null."""
+    if not patch.model_fields_set:
+        raise ValueError("send at least one field to change")
+    for name in required:
+        if name in patch.model_fields_set and getattr(patch, name) is None:
+            raise ValueError(f"{name} cannot be empty")
+    return patch
+
+
 def json_object():
     data = request.get_json(silent=True)
     if not isinstance(data, dict):

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -167,6 +169,34 @@ class Transaction(Owned, db.Model):
     def uncategorised(cls):
         """SQL: the row has no category (none, or a blank one from an older import)."""
         return or_(cls.category.is_(None), cls.category == "")
+
+
+class Budget(Owned, db.Model):
+    """How much a user means to spend in one category: in one month (`month` is its first
+    day), or in every month (`month` NULL, a repeating budget). A month's own budget
+    overrides the repeating one of the same category for that month."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (
+        # One budget per category and month. NULLs are distinct in a unique key on SQLite and
+        # PostgreSQL alike, so the repeating budget (month NULL) has an index of its own.
+        UniqueConstraint("user_id", "category", "month",
+                         name="uq_budgets_user_id_category_month"),
+        Index("uq_budgets_user_id_category_repeating", "user_id", "category", unique=True,
+              sqlite_where=text("month IS NULL"), postgresql_where=text("month IS NULL")),
+        CheckConstraint("amount > 0", name="ck_budgets_amount_positive"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # No default here: creates pass the configured DEFAULT_CURRENCY (budgets/service.py).
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    month: Mapped[Optional[date]] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class ApiToken(Owned, db.Model):

@@ -3,6 +3,7 @@ charts (the trend ending with that month), the month's explanation and its lates
 upload panel when there are none."""
 from flask import Blueprint, flash, render_template, request
 
+from ..budgets.service import progress_for
 from ..charts import service as charts
 from ..months import checked_month, shift
 from ..isolation import DATA, access, isolation_on
@@ -35,5 +36,5 @@ def index():
         "dashboard/index.html", count=count, isolated=isolation_on(),
         month=month, previous_month=shift(month, -1),
         next_month=shift(month, 1) if month < latest else None,
-        **service.month_view(month, currency),
+        **service.month_view(month, currency), budget_progress_rows=progress_for(month),
     ), status

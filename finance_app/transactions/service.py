@@ -15,7 +15,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import and_, func, or_, select
 
-from ..api import Body
+from ..api import Body, changes_something
 from ..bounds import Day, Offset
 from ..extensions import db
 from ..isolation import cached, invalidate_after_write, owned_or_404, scope
@@ -201,12 +201,7 @@ class TransactionPatch(TransactionIn):
 
     @model_validator(mode="after")
     def something_to_change(self):
-        if not self.model_fields_set:
-            raise ValueError("send at least one field to change")
-        for required in ("date", "amount", "description"):
-            if required in self.model_fields_set and getattr(self, required) is None:
-                raise ValueError(f"{required} cannot be empty")
-        return self
+        return changes_something(self, ("date", "amount", "description"))
 
 
 def create_transaction(data, default_currency):

@@ -6,14 +6,16 @@ rows with no owner, as a database before migration 0003 holds them. The flag ena
 `staff` plus the percentage that reaches dora's rollout bucket and neither bob's nor carol's.
 
 Each owner has, dated in MONTH: a coffee expense (the probed row) in an import batch of its
-own, a salary, and an uncategorised bank fee. The coffee's description and merchant and the
-batch's file name each name the owner, so a leak shows as a marker in the response
-(`MARKERS`); every fee is a different power of two, so a month's expenses say exactly whose
-rows went into them. The fees are in FEE_CURRENCY, the other rows in the app's default
-currency: an aggregate that added two currencies together would show too.
+own, a salary, and an uncategorised bank fee; and a repeating budget. The coffee's
+description and merchant, the batch's file name and the budget's category each name the
+owner, so a leak shows as a marker in the response (`MARKERS`); every fee is a different
+power of two, so a month's expenses say exactly whose rows went into them. The fees are in
+FEE_CURRENCY, the other rows in the app's default currency: an aggregate that added two
+currencies together would show too.
 """
 import io
 from datetime import date
+from decimal import Decimal
 from itertools import count
 
 import mmh3
@@ -23,8 +25,9 @@ from alembic.operations import Operations
 from sqlalchemy import select
 
 from finance_app.extensions import db
+from finance_app.isolation import unscoped
 from finance_app.isolation.flags import ISOLATION_FLAG
-from finance_app.models import ImportBatch, Transaction
+from finance_app.models import Budget, ImportBatch, Transaction
 from tests.conftest import People, add_batch, add_transactions, add_user, csrf_token, login, \
     set_isolation
 from tests.isolation.route_matrix import ISOLATED, MONTH, OWNERS, UNOWNED
@@ -34,9 +37,10 @@ FEES = {"alice": "-1.00", "admin": "-2.00", "dora": "-4.00", "bob": "-8.00", "ca
         UNOWNED: "-32.00"}
 FEE_CURRENCY = "EUR"  # not the default (USD)
 MERCHANT_OF = {name: f"{name.title()} Cafe" for name in OWNERS} | {UNOWNED: "Nobody Cafe"}
-MARKERS = {name: (f"{name} coffee", MERCHANT_OF[name], f"{name}-statement.csv")
+BUDGET_OF = {name: f"{name} budget" for name in OWNERS}
+MARKERS = {name: (f"{name} coffee", MERCHANT_OF[name], f"{name}-statement.csv", BUDGET_OF[name])
            for name in OWNERS}
-OWNED_TABLES = ("import_batches", "transactions")
+OWNED_TABLES = ("import_batches", "transactions", "budgets")
 # The People fixture's cohorts, and dora's.
 COHORTS = {"alice": "staff", "admin": "staff", "bob": "beta", "carol": "general",
            "dora": "general"}
@@ -90,6 +94,7 @@ class MatrixLedger:
         for name, fee in FEES.items():
             add_transactions(app, self.ids[name], [
                 (date(YEAR, MONTH_NO, 10), fee, "bank fee", None, None, FEE_CURRENCY)])
+        self._add_budgets()
         set_isolation(app, ["staff"], self.percent)
         self._check_flag_isolates_the_owners_it_should()
         self._clients, self._csrf = {}, {}
@@ -117,6 +122,13 @@ class MatrixLedger:
         self.rows[name] = ids[0]
         self.batches[name] = add_batch(self.app, self.ids[name], f"{name}-statement.csv",
                                        ids[:1])
+
+    def _add_budgets(self):
+        with self.app.app_context(), unscoped("test fixture"):
+            db.session.add_all(Budget(user_id=self.ids[name], category=BUDGET_OF[name],
+                                      amount=Decimal("50.00"), currency="EUR")
+                               for name in OWNERS)
+            db.session.commit()
 
     def _check_flag_isolates_the_owners_it_should(self):
         """The flag itself (the SDK) isolates exactly the owners `OWNERS` calls isolated."""

@@ -25,8 +25,9 @@ owner; see matrix_ledger.py), by shape:
 - "bulk": a write over many rows at once (a category rename): one request changes the rows
   of exactly the owners the viewer may reach, and nothing of any other owner;
 - "create": stamps the viewer as the owner of what it creates, whatever the flag;
-- "covered": a flow held per upload session, which the generic probe cannot drive;
-  `covered_by` names the test that checks it for owner vs other user.
+- "covered": a flow held per upload session, or a route that names a budget (the probes
+  take transaction and batch ids only), which the generic probe cannot drive; `covered_by`
+  names the test that checks it for owner vs other user.
 Every entry, of every shape, answers 503 under the emergency lock, and every response the
 matrix gets carries the privacy headers.
 """
@@ -120,6 +121,15 @@ ROUTE_KINDS = {
     "explain_api.api_month": DATA,
     "explain_api.api_transaction": DATA,
     "explain.transaction": DATA,
+    "budgets.index": DATA,
+    "budgets.create": DATA,
+    "budgets.edit": DATA,
+    "budgets.delete": DATA,
+    "budgets_api.api_list": DATA,
+    "budgets_api.api_create": DATA,
+    "budgets_api.api_get": DATA,
+    "budgets_api.api_update": DATA,
+    "budgets_api.api_delete": DATA,
 }
 
 
@@ -211,6 +221,11 @@ MANUAL_ENTRY = {"kind": "expense", "amount": "1.00", "date": f"{MONTH}-30",
 
 UPLOAD_SESSIONS = ("tests/ingest/test_import_web.py::"
                    "test_another_session_cannot_confirm_my_upload")
+# Budget routes by id: until the probes can name a budget, the budgets' own isolation tests.
+BUDGET_BY_ID = ("tests/budgets/test_isolation.py::"
+                "test_an_isolated_owners_budget_is_404_to_everyone_else")
+BUDGET_CREATE = "tests/budgets/test_isolation.py::test_create_stamps_the_caller_whatever_the_ledger"
+BUDGET = "/budgets/0"  # any id: the covered tests probe real ones
 
 DATA_ROUTES = [
     DataRoute("dashboard.index", "/"),
@@ -296,4 +311,22 @@ DATA_ROUTES = [
     DataRoute("explain_api.api_month", f"/api/explain/month/{MONTH}"),
     DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
     DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),
+    # Each owner of the matrix ledger has a repeating budget whose category is a marker.
+    DataRoute("budgets.index", f"/budgets?month={MONTH}"),
+    DataRoute("budgets_api.api_list", f"/api/budgets?month={MONTH}"),
+    DataRoute("budgets.create", "/budgets", shape="covered", method="POST", form={},
+              covered_by=BUDGET_CREATE),
+    DataRoute("budgets_api.api_create", "/api/budgets", shape="covered", method="POST",
+              body={}, covered_by=BUDGET_CREATE),
+    DataRoute("budgets.edit", f"{BUDGET}/edit", shape="covered", covered_by=BUDGET_BY_ID),
+    DataRoute("budgets.edit", f"{BUDGET}/edit", shape="covered", method="POST", form={},
+              covered_by=BUDGET_BY_ID),
+    DataRoute("budgets.delete", f"{BUDGET}/delete", shape="covered", covered_by=BUDGET_BY_ID),
+    DataRoute("budgets.delete", f"{BUDGET}/delete", shape="covered", method="POST", form={},
+              covered_by=BUDGET_BY_ID),
+    DataRoute("budgets_api.api_get", f"/api{BUDGET}", shape="covered", covered_by=BUDGET_BY_ID),
+    DataRoute("budgets_api.api_update", f"/api{BUDGET}", shape="covered", method="PATCH",
+              body={}, covered_by=BUDGET_BY_ID),
+    DataRoute("budgets_api.api_delete", f"/api{BUDGET}", shape="covered", method="DELETE",
+              covered_by=BUDGET_BY_ID),
 ]
