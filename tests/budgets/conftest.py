@@ -13,6 +13,13 @@ MONTH = "2024-11"  # the People rows' month
 
 
 @pytest.fixture
+def app(app_with):
+    """The app with EUR as its default currency: the People rows, and the budgets these tests
+    set, are in EUR (a budget in another currency must count none of them)."""
+    return app_with(DEFAULT_CURRENCY="EUR")
+
+
+@pytest.fixture
 def ledger(app):
     people = People(app)
     set_isolation(app, ["staff"])

@@ -3,6 +3,8 @@ security wall: the same outcomes as on SQLite (a duplicate is a 409 there too, w
 rolled-back transaction leaves the request able to answer)."""
 import pytest
 
+from tests.conftest import app_on_fresh_database
+
 from tests.budgets.test_api import (  # noqa: F401 (collected here, on PostgreSQL)
     test_a_patch_onto_another_budgets_category_and_month_is_a_409,
     test_a_second_budget_for_the_same_category_and_month_is_a_409,
@@ -15,5 +17,7 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def app(postgres_app):
-    return postgres_app
+def app(tmp_path):
+    """As on SQLite (tests/budgets/conftest.py): EUR is the default currency."""
+    with app_on_fresh_database(tmp_path, "postgres", DEFAULT_CURRENCY="EUR") as app:
+        yield app
