@@ -29,7 +29,7 @@ import itertools
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass, field, fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -91,20 +91,25 @@ class ParsedRow:
     merchant: Optional[str] = None
     category: Optional[str] = None
     currency: Optional[str] = None  # None: the caller applies its default
+    # The record's text cells as read, whatever the mapping (duplicates.py compares them)...
+    cells: tuple = field(default=(), repr=False, compare=False)
+    # ...or the bank's own id of the transaction (OFX FITID), which decides alone.
+    fitid: Optional[str] = field(default=None, repr=False, compare=False)
 
 
 def _parsed_row_maker():
-    """ParsedRow(line, date, amount, description, merchant, category, currency), the same
-    object, made at half the cost: the frozen dataclass's __init__ sets each field through
-    object.__setattr__; this sets the slots with their descriptors. For the rows pass."""
+    """ParsedRow(line, date, amount, description, merchant, category, currency, cells), the
+    same object, made at half the cost: the frozen dataclass's __init__ sets each field
+    through object.__setattr__; this sets the slots with their descriptors. For the rows
+    pass (of a CSV: no FITID)."""
     names = tuple(f.name for f in dataclass_fields(ParsedRow))
     if names != ParsedRow.__slots__ or hasattr(ParsedRow, "__post_init__"):
         raise TypeError("ParsedRow changed: update _parsed_row_maker")
     set_line, set_date, set_amount, set_description, set_merchant, set_category, \
-        set_currency = (getattr(ParsedRow, name).__set__ for name in names)
+        set_currency, set_cells, set_fitid = (getattr(ParsedRow, name).__set__ for name in names)
     new = object.__new__
 
-    def make(line, date, amount, description, merchant, category, currency):
+    def make(line, date, amount, description, merchant, category, currency, cells):
         row = new(ParsedRow)
         set_line(row, line)
         set_date(row, date)
@@ -113,6 +118,8 @@ def _parsed_row_maker():
         set_merchant(row, merchant)
         set_category(row, category)
         set_currency(row, currency)
+        set_cells(row, cells)
+        set_fitid(row, None)
         return row
 
     return make
@@ -149,7 +156,14 @@ class ParsedUpload:
     `date_format` and `decimal` (as decided), `row_count` (non-blank data lines, good or
     bad) and `warnings` (sentences for the user). Iterate one `rows()` at a time; `close()`
     (or a `with` block) drops the temporary copy early.
+
+    What an OFX statement (`ofx.ParsedStatement`) also answers: `kind` ("csv"), `currency`
+    (the one an amount header names, else None) and `account_ref` (None: a CSV names no
+    account).
     """
+
+    kind = "csv"
+    account_ref = None
 
     def __init__(self, spool, mapping=None):
         self._spool = spool
@@ -203,6 +217,10 @@ class ParsedUpload:
             if self.has_header else []
         self.header_currency = next(filter(None, map(values.currency_in_header,
                                                      amount_headers)), None)
+
+    @property
+    def currency(self):
+        return self.header_currency
 
     # --- reading --------------------------------------------------------------------------
 
@@ -475,7 +493,8 @@ class ParsedUpload:
                 return RowError(line, message[0].upper() + message[1:] + ".")
             category = (" ".join(fields[category_col].split())[:CATEGORY_MAX] or None
                         if category_col is not None else None)
-            return new_row(line, day, value, description, merchant, category, currency)
+            return new_row(line, day, value, description, merchant, category, currency,
+                           tuple(fields))
 
         return parse
 

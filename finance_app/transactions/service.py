@@ -50,11 +50,12 @@ class Filters(Body):
     end: Optional[Day] = None
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
+    batch: Optional[int] = Field(default=None, ge=1)  # the rows one import added
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0
 
-    @field_validator("q", "category", "month", "start", "end", mode="before")
+    @field_validator("q", "category", "month", "start", "end", "batch", mode="before")
     @classmethod
     def blank_is_absent(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -113,6 +114,8 @@ def _filtered(stmt, f):
         stmt = stmt.where(Transaction.amount >= f.min)
     if f.max is not None:
         stmt = stmt.where(Transaction.amount <= f.max)
+    if f.batch is not None:
+        stmt = stmt.where(Transaction.import_batch_id == f.batch)
     return stmt
 
 
