@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
 from typing import Optional
 
 from flask import current_app, url_for
@@ -50,10 +50,10 @@ class ImportResult:
     currency: Optional[str] = None  # the file's own: an OFX CURDEF, a CSV amount header's
     account_ref: Optional[str] = None  # the account the file names (OFX ACCTID)
     # The rows the import adds (a dry run: would add): their first and last dates and their
-    # total per currency (never added across currencies), as decimal strings.
-    first_date: Optional[str] = None
-    last_date: Optional[str] = None
-    totals: dict = field(default_factory=dict)
+    # total per currency (never added across currencies).
+    first_date: Optional[date] = None
+    last_date: Optional[date] = None
+    totals: Counter = field(default_factory=Counter)
 
     @property
     def new(self):
@@ -66,8 +66,10 @@ class ImportResult:
                 "error_count": self.error_count, "mapping": self.mapping,
                 "warnings": self.warnings, "preview": self.preview, "message": self.message,
                 "kind": self.kind, "columns": self.columns, "currency": self.currency,
-                "account_ref": self.account_ref, "first_date": self.first_date,
-                "last_date": self.last_date, "totals": self.totals,
+                "account_ref": self.account_ref,
+                "first_date": self.first_date and self.first_date.isoformat(),
+                "last_date": self.last_date and self.last_date.isoformat(),
+                "totals": {currency: str(total) for currency, total in sorted(self.totals.items())},
                 "transactions_url": _rows_url(self.batch_id)}
 
     def summary_text(self):
@@ -75,19 +77,23 @@ class ImportResult:
         3.00 USD" (empty when no row is added)."""
         if self.first_date is None:
             return ""
-        dates = (self.first_date if self.first_date == self.last_date
-                 else f"{self.first_date} to {self.last_date}")
-        totals = " and ".join(f"{total} {currency}" for currency, total in self.totals.items())
+        dates = (self.first_date.isoformat() if self.first_date == self.last_date
+                 else f"{self.first_date.isoformat()} to {self.last_date.isoformat()}")
+        totals = " and ".join(f"{total} {currency}"
+                              for currency, total in sorted(self.totals.items()))
         return f"{dates}, total {totals}"
 
     def add_to_summary(self, rows, default_currency):
-        totals = Counter({currency: Decimal(total) for currency, total in self.totals.items()})
+        """Count `rows` (ParsedRows) into the dates and totals."""
+        totals, first, last = self.totals, self.first_date, self.last_date
         for row in rows:
             totals[row.currency or default_currency] += row.amount
-            day = row.date.isoformat()
-            self.first_date = min(self.first_date or day, day)
-            self.last_date = max(self.last_date or day, day)
-        self.totals = {currency: str(total) for currency, total in sorted(totals.items())}
+            day = row.date
+            if first is None or day < first:
+                first = day
+            if last is None or day > last:
+                last = day
+        self.first_date, self.last_date = first, last
 
 
 def fingerprint(row, seen):
