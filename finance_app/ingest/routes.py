@@ -1,4 +1,5 @@
-"""CSV and OFX/QFX import: JSON at /api/ingest, and the web flow upload → preview → confirm at /import."""
+"""CSV and OFX/QFX import: JSON at /api/ingest, and the web flow upload → preview → confirm
+at /import."""
 import json
 import uuid
 

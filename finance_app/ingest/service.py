@@ -3,10 +3,10 @@ remembered mappings.
 
 `parsing.py` (CSV) or `ofx.py` (OFX, QFX) turns the file into rows; this module writes them.
 One pass over the rows, in chunks: each chunk is checked against the importer's own rows
-(`duplicates.py`), new rows are written (`writing.py`: COPY on PostgreSQL), and the whole import is one transaction, so a
-refused file, a crash or a bad line (unless the user chose to skip bad lines) leaves nothing
-behind. An import batch is created with the first new row: a file with nothing new leaves no
-(empty) batch.
+(`duplicates.py`), new rows are written (`writing.py`: COPY on PostgreSQL), and the whole
+import is one transaction, so a refused file, a crash or a bad line (unless the user chose
+to skip bad lines) leaves nothing behind. An import batch is created with the first new row:
+a file with nothing new leaves no (empty) batch.
 """
 import hashlib
 import json

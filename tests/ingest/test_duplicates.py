@@ -4,14 +4,13 @@ the same date and amount whose description is any text cell of an incoming row i
 import json
 from datetime import date
 
-import pytest
-
 from finance_app.extensions import db
 from finance_app.ingest import service
 from finance_app.isolation import unscoped
 from finance_app.models import Transaction
-from tests.conftest import add_batch, add_transactions, add_user, app_on_fresh_database, login
+from tests.conftest import add_batch, add_transactions, add_user
 from tests.ingest.test_import import upload
+from tests.ingest.test_row_writing import backend_app, erin  # noqa: F401 (fixtures)
 
 # Two text columns: which one is the description is the user's choice.
 STATEMENT = (b"Date,Payee,Reference,Amount\n"
@@ -21,20 +20,6 @@ STATEMENT = (b"Date,Payee,Reference,Amount\n"
              b"2024-03-03,ACME Payroll,Salary March,2500.00\n")
 BY_PAYEE = {"description": "Payee", "merchant": None}
 BY_REFERENCE = {"description": "Reference", "merchant": None}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend_app(request, tmp_path):
-    with app_on_fresh_database(tmp_path, request.param) as app:
-        yield app
-
-
-@pytest.fixture
-def erin(backend_app):
-    uid = add_user(backend_app, "erin@example.com")
-    client = login(backend_app.test_client(), "erin@example.com")
-    client.user_id = uid
-    return client
 
 
 def descriptions(app, user_id):
@@ -59,8 +44,10 @@ def test_a_file_imported_before_the_change_is_recognised(backend_app, erin):
     """Rows as the old import stored them (description as then mapped, the old fingerprint):
     nothing about them is recomputed, and every mapping still recognises them."""
     seen = {}
-    old_rows = [(date(2024, 3, 1), "-3.50", "Corner Cafe"), (date(2024, 3, 1), "-3.50", "Corner Cafe"),
-                (date(2024, 3, 2), "-2.10", "Bakery"), (date(2024, 3, 3), "2500.00", "ACME Payroll")]
+    old_rows = [(date(2024, 3, 1), "-3.50", "Corner Cafe"),
+                (date(2024, 3, 1), "-3.50", "Corner Cafe"),
+                (date(2024, 3, 2), "-2.10", "Bakery"),
+                (date(2024, 3, 3), "2500.00", "ACME Payroll")]
     ids = add_transactions(backend_app, erin.user_id, old_rows)
     add_batch(backend_app, erin.user_id, "march.csv", ids)
     with backend_app.app_context(), unscoped("test: the old import's fingerprints"):

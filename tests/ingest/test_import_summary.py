@@ -58,7 +58,8 @@ def test_the_batch_filter_lists_one_imports_rows_in_the_api_and_the_page(app):
     first = upload(erin, TWO_CURRENCIES).json
     second = upload(erin, b"Date,Description,Amount\n2024-04-01,Bus ticket,-2.80\n").json
     rows = erin.get(first["transactions_url"]).json
-    assert rows["total"] == 4 and {r["import_batch_id"] for r in rows["items"]} == {first["batch_id"]}
+    assert rows["total"] == 4
+    assert {r["import_batch_id"] for r in rows["items"]} == {first["batch_id"]}
     assert erin.get(f"/api/transactions?batch={second['batch_id']}").json["total"] == 1
     page = erin.get(f"/transactions?batch={second['batch_id']}")
     assert "Bus ticket" in page.text and "Coffee" not in page.text

@@ -10,7 +10,7 @@ import pytest
 from finance_app.ingest.ofx import parse_statement
 from finance_app.ingest.parsing import FileRefused
 from tests.conftest import csrf_token
-from tests.ingest.test_duplicates import backend_app, erin  # noqa: F401 (fixtures)
+from tests.ingest.test_row_writing import backend_app, erin  # noqa: F401 (fixtures)
 from tests.ingest.test_import import FIXTURES, ledger, upload
 
 OFX = FIXTURES / "ofx"
@@ -84,7 +84,8 @@ def test_api_import_reimport_and_undo(backend_app, erin, name):
     body = done.json
     assert (body["kind"], body["currency"], body["account_ref"]) == ("ofx", currency, account)
     assert body["imported"] == count and body["mapping"] is None
-    assert (body["first_date"], body["last_date"], body["totals"]) == (first, last, {currency: total})
+    assert (body["first_date"], body["last_date"]) == (first, last)
+    assert body["totals"] == {currency: total}
     rows = erin.get(body["transactions_url"]).json
     assert rows["total"] == count and {r["currency"] for r in rows["items"]} == {currency}
 
@@ -157,7 +158,8 @@ def test_web_preview_confirm_reimport_and_undo(backend_app, erin):
     assert "Nothing new to import" in again.text and 'id="confirm-import"' not in again.text
 
     batch = erin.get("/api/ingest/batches").json[0]
-    erin.post(f"/import/batches/{batch['id']}/undo", data={"csrf_token": csrf_token(erin, "/import")})
+    erin.post(f"/import/batches/{batch['id']}/undo",
+              data={"csrf_token": csrf_token(erin, "/import")})
     assert ledger(backend_app, erin.user_id)["count"] == 0
 
 

@@ -8,6 +8,7 @@ from tests.ingest.test_import import FIXTURES
 from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.browser
+STATEMENT = FIXTURES / "ofx" / "checking_v1.ofx"
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -18,11 +19,12 @@ def test_upload_an_ofx_statement(app, new_page, output_dir, width):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, "erin@example.com", PASSWORD)
     page.goto("/import")
-    page.set_input_files("#upload-panel input[type=file]", str(FIXTURES / "ofx" / "checking_v1.ofx"))
+    page.set_input_files("#upload-panel input[type=file]", str(STATEMENT))
     page.click("#upload-panel button[type=submit]")
     page.wait_for_selector("#import-summary")
     assert "000123456789" in page.locator("#statement").inner_text()
-    assert "2024-03-02 to 2024-03-20, total 1291.00 USD" in page.locator("#import-summary").inner_text()
+    summary = page.locator("#import-summary").inner_text()
+    assert "2024-03-02 to 2024-03-20, total 1291.00 USD" in summary
     # Nothing is wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(output_dir / f"ofx-preview-{width}.png"), full_page=True)
@@ -34,7 +36,7 @@ def test_upload_an_ofx_statement(app, new_page, output_dir, width):
     page.screenshot(path=str(output_dir / f"ofx-imported-{width}.png"), full_page=True)
 
     page.goto("/import")
-    page.set_input_files("#upload-panel input[type=file]", str(FIXTURES / "ofx" / "checking_v1.ofx"))
+    page.set_input_files("#upload-panel input[type=file]", str(STATEMENT))
     page.click("#upload-panel button[type=submit]")
     page.wait_for_selector("#nothing-new")
     assert page.locator("#confirm-import").count() == 0
