@@ -278,13 +278,24 @@ class ParsedUpload:
             fits = {"a date": values.is_date, "an amount": values.is_amount,
                     "a description": lambda text: not (values.is_date(text)
                                                        or values.is_amount(text))}[what]
-            for line, fields in zip(lines, sampled):
-                cell = _cell(fields, col)
-                if cell and not fits(cell):
+            name = self.columns[col]
+            filled = [(line, _cell(fields, col)) for line, fields in zip(lines, sampled)
+                      if _cell(fields, col)]
+            for line, cell in filled:
+                if not fits(cell):
                     raise FileRefused(
-                        f"Column '{self.columns[col]}' has a value that is not {what} on line "
-                        f"{line}: {cell!r}. Choose another column for it, or fix the file.",
+                        f"Column '{name}' has a value that is not {what} on line {line}: "
+                        f"{cell!r}. Choose another column for it, or fix the file.",
                         [{"line": line, "message": f"{cell!r} is not {what}"}])
+            if not filled:
+                raise FileRefused(f"Column '{name}' is empty on every line, so it cannot be "
+                                  f"{what}.")
+            # Every value fits, yet the column was not taken: its values read as another
+            # kind too (20240301 is a date and a number), or another role took it.
+            line, cell = filled[0]
+            raise FileRefused(
+                f"Column '{name}' could not be told apart from other columns (line {line}: "
+                f"{cell!r}). Send a mapping that names the column for each role.")
         raise FileRefused(otherwise)
 
     def _choose_mapping(self, sampled, lines, wanted):

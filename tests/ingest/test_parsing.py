@@ -470,3 +470,12 @@ def test_cp1252_accents_are_not_read_as_cp1250():
     upload = parse_text(text, encoding="cp1252")
     assert upload.encoding == "cp1252"
     assert split(upload)[0][0].description == "Café Crème Kaffee"
+
+
+def test_a_named_column_whose_values_also_read_as_dates_is_named_not_called_missing():
+    with pytest.raises(FileRefused) as refused:
+        parse_text("Date,Description,Amount\n2024-03-01,Coffee,20240301\n"
+                   "2024-03-02,Tea,20240302\n")
+    assert refused.value.message.startswith("Column 'Amount' could not be told apart")
+    assert "line 2: '20240301'" in refused.value.message
+    assert "No amount column" not in refused.value.message
