@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import func, or_, select
 
 from ..api import Body
-from ..bounds import Day, Offset
+from ..bounds import Day, Id, Offset
 from ..extensions import db
 from ..isolation import cached, invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
@@ -50,7 +50,7 @@ class Filters(Body):
     end: Optional[Day] = None
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
-    batch: Optional[int] = Field(default=None, ge=1)  # the rows one import added
+    batch: Optional[Id] = None  # the rows one import added
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0

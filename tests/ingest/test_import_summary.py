@@ -84,3 +84,9 @@ def test_another_users_batch_lists_nothing(app):
     batch = upload(erin, TWO_CURRENCIES).json["batch_id"]
     finn = signed_in(app, "finn@example.com")
     assert finn.get(f"/api/transactions?batch={batch}").json["total"] == 0
+
+
+def test_a_batch_id_beyond_the_id_column_is_a_clear_error_not_a_database_error(app):
+    erin = signed_in(app)
+    response = erin.get(f"/api/transactions?batch={2 ** 31}")
+    assert response.status_code == 422 and "batch" in response.json["error"]["message"]
