@@ -90,6 +90,14 @@ def _best_synonym(name, synonyms):
     return max(matches, key=lambda m: (m[0], -m[1])) if matches else None
 
 
+def named_column(header, roles):
+    """The index of the column whose header best names one of `roles` (by name alone, values
+    unchecked), or None: for saying why a named column was not taken."""
+    scored = [(match[0], -match[1], -col) for col, name in enumerate(header or ())
+              for role in roles if (match := _best_synonym(name, SYNONYMS[role]))]
+    return -max(scored)[2] if scored else None
+
+
 def known_header(name):
     """True when `name` is a header this module knows (for header-row detection)."""
     return any(_best_synonym(name, s) for s in (*SYNONYMS.values(), NOT_GUESSED))

@@ -29,7 +29,7 @@ import itertools
 import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, fields as dataclass_fields
+from dataclasses import dataclass, field, fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -91,20 +91,25 @@ class ParsedRow:
     merchant: Optional[str] = None
     category: Optional[str] = None
     currency: Optional[str] = None  # None: the caller applies its default
+    # The record's text cells as read, whatever the mapping (duplicates.py compares them)...
+    cells: tuple = field(default=(), repr=False, compare=False)
+    # ...or the bank's own id of the transaction (OFX FITID), which decides alone.
+    fitid: Optional[str] = field(default=None, repr=False, compare=False)
 
 
 def _parsed_row_maker():
-    """ParsedRow(line, date, amount, description, merchant, category, currency), the same
-    object, made at half the cost: the frozen dataclass's __init__ sets each field through
-    object.__setattr__; this sets the slots with their descriptors. For the rows pass."""
+    """ParsedRow(line, date, amount, description, merchant, category, currency, cells), the
+    same object, made at half the cost: the frozen dataclass's __init__ sets each field
+    through object.__setattr__; this sets the slots with their descriptors. For the rows
+    pass (of a CSV: no FITID)."""
     names = tuple(f.name for f in dataclass_fields(ParsedRow))
     if names != ParsedRow.__slots__ or hasattr(ParsedRow, "__post_init__"):
         raise TypeError("ParsedRow changed: update _parsed_row_maker")
     set_line, set_date, set_amount, set_description, set_merchant, set_category, \
-        set_currency = (getattr(ParsedRow, name).__set__ for name in names)
+        set_currency, set_cells, set_fitid = (getattr(ParsedRow, name).__set__ for name in names)
     new = object.__new__
 
-    def make(line, date, amount, description, merchant, category, currency):
+    def make(line, date, amount, description, merchant, category, currency, cells):
         row = new(ParsedRow)
         set_line(row, line)
         set_date(row, date)
@@ -113,6 +118,8 @@ def _parsed_row_maker():
         set_merchant(row, merchant)
         set_category(row, category)
         set_currency(row, currency)
+        set_cells(row, cells)
+        set_fitid(row, None)
         return row
 
     return make
@@ -149,7 +156,14 @@ class ParsedUpload:
     `date_format` and `decimal` (as decided), `row_count` (non-blank data lines, good or
     bad) and `warnings` (sentences for the user). Iterate one `rows()` at a time; `close()`
     (or a `with` block) drops the temporary copy early.
+
+    What an OFX statement (`ofx.ParsedStatement`) also answers: `kind` ("csv"), `currency`
+    (the one an amount header names, else None) and `account_ref` (None: a CSV names no
+    account).
     """
+
+    kind = "csv"
+    account_ref = None
 
     def __init__(self, spool, mapping=None):
         self._spool = spool
@@ -168,24 +182,26 @@ class ParsedUpload:
             self.warnings.append(f"The first {start} line(s) above the table (an account "
                                  "summary?) were skipped.")
         first_line, first = records[start]
-        rest = [fields for _, fields in records[start + 1:start + 1 + SAMPLE_ROWS]]
+        below = records[start + 1:start + 1 + SAMPLE_ROWS]
+        rest = [fields for _, fields in below]
+        rest_lines = [line for line, _ in below]
         self.has_header = _looks_like_header(first, rest, sample)
         if self.has_header:
-            sampled = rest
+            sampled, lines = rest, rest_lines
             named = max((i + 1 for i, name in enumerate(first) if name.strip()), default=0)
             self.columns = _column_names(first[:_used_width(len(first), sampled, named)])
             self._first_data_line = first_line + 1
             # Columns up to the last named one must be there; extra fields must be empty.
             self._required = named
         else:
-            sampled = [first, *rest[:-1]]
+            sampled, lines = [first, *rest[:-1]], [first_line, *rest_lines[:-1]]
             width = _used_width(width, sampled)
             self.columns = [f"Column {i}" for i in range(1, width + 1)]
             self._first_data_line = first_line
             self._required = width
             self.warnings.append("The file has no header row; its columns were guessed from "
                                  "their values.")
-        self._roles, formats = self._choose_mapping(sampled, mapping or {})
+        self._roles, formats = self._choose_mapping(sampled, lines, mapping or {})
         self.row_count, date_votes, decimal_votes = self._scan(formats["date_format"] is None)
         if not self.row_count:
             raise FileRefused("The file has a header row but no transactions." if self.has_header
@@ -201,6 +217,10 @@ class ParsedUpload:
             if self.has_header else []
         self.header_currency = next(filter(None, map(values.currency_in_header,
                                                      amount_headers)), None)
+
+    @property
+    def currency(self):
+        return self.header_currency
 
     # --- reading --------------------------------------------------------------------------
 
@@ -248,7 +268,37 @@ class ParsedUpload:
             return None
         return self.columns[col] if self.has_header else col
 
-    def _choose_mapping(self, sampled, wanted):
+    def _refuse_missing(self, roles, what, sampled, lines, otherwise):
+        """Refuse the file for lacking a column for `roles`. When the header names such a
+        column but its values did not fit, say so with the first value that does not, and
+        its line: "No amount column… The columns are: Date, Description, Amount" would
+        contradict the header the user sees."""
+        col = cols.named_column(self.columns, roles) if self.has_header else None
+        if col is not None:
+            fits = {"a date": values.is_date, "an amount": values.is_amount,
+                    "a description": lambda text: not (values.is_date(text)
+                                                       or values.is_amount(text))}[what]
+            name = self.columns[col]
+            filled = [(line, _cell(fields, col)) for line, fields in zip(lines, sampled)
+                      if _cell(fields, col)]
+            for line, cell in filled:
+                if not fits(cell):
+                    raise FileRefused(
+                        f"Column '{name}' has a value that is not {what} on line {line}: "
+                        f"{cell!r}. Choose another column for it, or fix the file.",
+                        [{"line": line, "message": f"{cell!r} is not {what}"}])
+            if not filled:
+                raise FileRefused(f"Column '{name}' is empty on every line, so it cannot be "
+                                  f"{what}.")
+            # Every value fits, yet the column was not taken: its values read as another
+            # kind too (20240301 is a date and a number), or another role took it.
+            line, cell = filled[0]
+            raise FileRefused(
+                f"Column '{name}' could not be told apart from other columns (line {line}: "
+                f"{cell!r}). Send a mapping that names the column for each role.")
+        raise FileRefused(otherwise)
+
+    def _choose_mapping(self, sampled, lines, wanted):
         unknown = sorted(set(wanted) - set(cols.ROLES) - set(FORMAT_OPTIONS), key=str)
         if unknown:
             raise BadMapping(f"Unknown mapping field(s): {', '.join(map(str, unknown))}. Use: "
@@ -268,12 +318,15 @@ class ParsedUpload:
             raise BadMapping(str(exc)) from None
         listed = "The columns are: " + ", ".join(self.columns) + "."
         if mapping["date"] is None:
-            raise FileRefused(f"No date column was found. {listed}")
+            self._refuse_missing(("date",), "a date", sampled, lines,
+                                 f"No date column was found. {listed}")
         if all(mapping[role] is None for role in ("amount", "debit", "credit")):
-            raise FileRefused("No amount column (nor debit and credit columns) was found. "
-                              + listed)
+            self._refuse_missing(("amount", "debit", "credit"), "an amount", sampled, lines,
+                                 "No amount column (nor debit and credit columns) was found. "
+                                 + listed)
         if mapping["description"] is None:
-            raise FileRefused(f"No description column was found. {listed}")
+            self._refuse_missing(("description",), "a description", sampled, lines,
+                                 f"No description column was found. {listed}")
         if mapping["amount"] is not None:
             mapping["debit"] = mapping["credit"] = None
         else:
@@ -451,7 +504,8 @@ class ParsedUpload:
                 return RowError(line, message[0].upper() + message[1:] + ".")
             category = (" ".join(fields[category_col].split())[:CATEGORY_MAX] or None
                         if category_col is not None else None)
-            return new_row(line, day, value, description, merchant, category, currency)
+            return new_row(line, day, value, description, merchant, category, currency,
+                           tuple(fields))
 
         return parse
 
@@ -551,14 +605,20 @@ def _detect_legacy_encoding(spool):
         if len(evidence) >= EVIDENCE_BYTES:
             break
     evidence = bytes(evidence[:EVIDENCE_BYTES])
-    best = charset_normalizer.from_bytes(evidence).best()
+    matches = charset_normalizer.from_bytes(evidence)
+    best = matches.best()
     if best is None:
         raise FileRefused("The file's text encoding could not be recognised (it is neither "
                           f"UTF-8 nor a known legacy encoding). {NOT_CSV}")
     encoding = codecs.lookup(best.encoding).name
-    # Western text often reads the same in several code pages (cp1250, iso8859-10…): then
-    # say cp1252, the one such files are written in.
-    if encoding != "cp1252" and evidence.decode("cp1252", "replace") == str(best):
+    # Western text often reads as well in several code pages: German "Crème" is as coherent
+    # in cp1250 ("Crčme") as in cp1252, and the detector's tie goes to cp1250. When cp1252
+    # reads the text as well as the best guess (or identically), say cp1252, the code page
+    # such files are written in.
+    if encoding != "cp1252" and (
+            evidence.decode("cp1252", "replace") == str(best)
+            or any("cp1252" in match.could_be_from_charset and match.chaos <= best.chaos
+                   and match.coherence >= best.coherence for match in matches)):
         encoding = "cp1252"
     if not _decodes(spool, encoding):
         raise FileRefused(f"The file mixes text encodings and cannot be read. {NOT_CSV}")

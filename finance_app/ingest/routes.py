@@ -1,4 +1,5 @@
-"""CSV import: JSON at /api/ingest, and the web flow upload → preview → confirm at /import."""
+"""CSV and OFX/QFX import: JSON at /api/ingest, and the web flow upload → preview → confirm
+at /import."""
 import json
 import uuid
 
@@ -37,7 +38,8 @@ def import_progress_key(upload_token):
 def _uploaded_file():
     upload = request.files.get("file")
     if upload is None:
-        raise AppError(400, "bad_request", "Send the CSV file as the multipart field 'file'.")
+        raise AppError(400, "bad_request",
+                       "Send the CSV, OFX or QFX file as the multipart field 'file'.")
     return upload
 
 
@@ -58,9 +60,11 @@ def _mapping_field(raw):
 @access(DATA)
 @documented(response=service.ImportResult, status=201)
 def api_import():
-    """Import a CSV (multipart field `file`; optional `mapping` JSON and `skip_bad_lines`;
-    `?dry_run=1` checks and previews without writing). 201 with the new import batch, or 200
-    with no batch and a `message` when nothing in the file is new."""
+    """Import a CSV, OFX or QFX file (multipart field `file`; for a CSV an optional `mapping`
+    JSON; `skip_bad_lines`; `?dry_run=1` checks and previews without writing). 201 with the
+    new import batch, or 200 with no batch and a `message` when nothing in the file is new:
+    no empty batch is ever made. `first_date`, `last_date` and `totals` (per currency)
+    describe the rows it adds; an OFX file's `currency` and `account_ref` are its own."""
     upload = _uploaded_file()
     dry_run = request.args.get("dry_run", "").lower() in TRUE
     result = service.run_import(
@@ -137,10 +141,8 @@ def _preview(token, path, filename, mapping=None, status=200):
             _forget(token)
             raise error
         return _upload_page(error.description, status=422)
-    with path.open("rb") as fileobj:
-        columns = service.open_upload(fileobj, result.mapping).columns
     return render_template("ingest/preview.html", token=token, filename=filename,
-                           result=result, columns=columns), status
+                           result=result), status
 
 
 @bp.get("/import")
@@ -154,7 +156,7 @@ def upload_form():
 def upload():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _upload_page("Choose a CSV file to upload.", status=400)
+        return _upload_page("Choose a CSV, OFX or QFX file to upload.", status=400)
     expire_previews(current_app)
     token = uuid.uuid4().hex
     path = _preview_path(token)
@@ -199,11 +201,12 @@ def confirm(token):
     if result.batch_id is None:
         flash(f"{filename}: {result.message}", "success")
         return redirect(url_for("ingest.upload_form"))
-    flash(f"Imported {result.imported} transaction(s) from {filename}"
+    flash(f"Imported {result.imported} transaction(s) from {filename} "
+          f"({result.summary_text()})"
           f"{f'; {result.duplicates} already there were skipped' if result.duplicates else ''}"
           f"{f'; {result.error_count} bad line(s) skipped' if result.error_count else ''}.",
           "success")
-    return redirect(url_for("transactions.index"))
+    return redirect(url_for("transactions.index", batch=result.batch_id))
 
 
 @bp.get("/import/<token>/progress")

@@ -1,26 +1,31 @@
-"""CSV import into the caller's ledger: duplicates, atomicity, batches, remembered mappings.
+"""CSV and OFX/QFX import into the caller's ledger: duplicates, atomicity, batches,
+remembered mappings.
 
-`parsing.py` turns the file into rows; this module writes them. One pass over the rows,
-in chunks: each chunk's fingerprints are checked against the importer's own rows, new rows are
-written (`writing.py`: COPY on PostgreSQL), and the whole import is one transaction, so a
-refused file, a crash or a bad line (unless the user chose to skip bad lines) leaves nothing
-behind. An import batch is created with the first new row: a file with nothing new leaves no
-(empty) batch.
+`parsing.py` (CSV) or `ofx.py` (OFX, QFX) turns the file into rows; this module writes them.
+One pass over the rows, in chunks: each chunk is checked against the importer's own rows
+(`duplicates.py`), new rows are written (`writing.py`: COPY on PostgreSQL), and the whole
+import is one transaction, so a refused file, a crash or a bad line (unless the user chose
+to skip bad lines) leaves nothing behind. An import batch is created with the first new row:
+a file with nothing new leaves no (empty) batch.
 """
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Optional
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import delete, select, text
 
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import current_principal, invalidate_after_write, scope
 from ..models import ImportBatch, ImportMapping, Transaction, utcnow
+from ..money_display import format_money
 from ..observability import metrics
-from . import parsing, writing
+from . import ofx, parsing, writing
+from .duplicates import DuplicateFinder, fitid_fingerprint
 
 CHUNK_ROWS = 1000
 PREVIEW_ROWS = 20
@@ -41,17 +46,61 @@ class ImportResult:
     warnings: list = field(default_factory=list)
     preview: list = field(default_factory=list)
     message: Optional[str] = None  # set when there was nothing new to import
+    kind: str = "csv"  # or "ofx" (OFX and QFX)
+    columns: list = field(default_factory=list)  # the CSV's columns, for a mapping
+    currency: Optional[str] = None  # the file's own: an OFX CURDEF, a CSV amount header's
+    account_ref: Optional[str] = None  # the account the file names (OFX ACCTID)
+    # The rows the import adds (a dry run: would add): their first and last dates and their
+    # total per currency (never added across currencies).
+    first_date: Optional[date] = None
+    last_date: Optional[date] = None
+    totals: Counter = field(default_factory=Counter)
+
+    @property
+    def new(self):
+        """Rows that are neither bad nor already in the ledger."""
+        return self.rows - self.duplicates
 
     def to_json(self):
         return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
                 "duplicates": self.duplicates, "errors": self.errors,
                 "error_count": self.error_count, "mapping": self.mapping,
-                "warnings": self.warnings, "preview": self.preview, "message": self.message}
+                "warnings": self.warnings, "preview": self.preview, "message": self.message,
+                "kind": self.kind, "columns": self.columns, "currency": self.currency,
+                "account_ref": self.account_ref,
+                "first_date": self.first_date and self.first_date.isoformat(),
+                "last_date": self.last_date and self.last_date.isoformat(),
+                "totals": {currency: str(total) for currency, total in sorted(self.totals.items())},
+                "transactions_url": _rows_url(self.batch_id)}
+
+    def summary_text(self):
+        """The dates and totals in words, for pages: "2024-03-01 to 2024-03-31, total
+        −€12.50 and $3.00" (in the request's locale; empty when no row is added)."""
+        if self.first_date is None:
+            return ""
+        dates = (self.first_date.isoformat() if self.first_date == self.last_date
+                 else f"{self.first_date.isoformat()} to {self.last_date.isoformat()}")
+        totals = " and ".join(format_money(total, currency)
+                              for currency, total in sorted(self.totals.items()))
+        return f"{dates}, total {totals}"
+
+    def add_to_summary(self, rows, default_currency):
+        """Count `rows` (ParsedRows) into the dates and totals."""
+        totals, first, last = self.totals, self.first_date, self.last_date
+        for row in rows:
+            totals[row.currency or default_currency] += row.amount
+            day = row.date
+            if first is None or day < first:
+                first = day
+            if last is None or day > last:
+                last = day
+        self.first_date, self.last_date = first, last
 
 
 def fingerprint(row, seen):
-    """Same date, amount and description → same fingerprint, numbered by occurrence, so two
-    identical rows in one file both land, and importing the file again adds nothing.
+    """Same date, amount and description → same fingerprint, numbered by occurrence: the
+    identity of a CSV row as mapped, stored with it. (Duplicates are no longer decided by it
+    but by `duplicates.py`, whatever the mapping; an OFX row stores its FITID's instead.)
 
     The fingerprint is sha256("date|amount|description|occurrence"). `seen` (a dict the
     caller keeps for one file) counts occurrences under the first 16 bytes of a row's first
@@ -101,10 +150,18 @@ def _remember_mapping(columns, mapping):
         row.mapping, row.updated_at = json.dumps(mapping), utcnow()
 
 
-def open_upload(fileobj, mapping=None):
-    """Parse the upload with the given mapping, else the one remembered for its layout."""
+def open_upload(fileobj, filename=None, mapping=None):
+    """Parse the upload: an OFX/QFX statement (by content, else extension), or a CSV with the
+    given mapping, else the one remembered for its layout."""
     max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    head = fileobj.read(1024)
+    fileobj.seek(0)
     try:
+        if ofx.looks_like_ofx(head, filename):
+            if mapping:
+                raise parsing.BadMapping("An OFX or QFX file has no columns to map: send it "
+                                         "without a mapping.")
+            return ofx.parse_statement(fileobj, max_bytes)
         parsed = parsing.parse_upload(fileobj, max_bytes, mapping=mapping)
         if mapping is None:
             remembered = remembered_mapping(parsed.columns)
@@ -121,34 +178,35 @@ def open_upload(fileobj, mapping=None):
 
 def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=False,
                progress=None):
-    """Import (or, with dry_run, only check) a CSV upload. Raises AppError on refusal."""
-    parsed = open_upload(fileobj, mapping)
+    """Import (or, with dry_run, only check) a CSV or OFX upload. Raises AppError on refusal."""
+    parsed = open_upload(fileobj, filename, mapping)
     user_id = current_principal().id
-    result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings))
+    result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings),
+                          kind=parsed.kind, columns=list(parsed.columns),
+                          currency=parsed.currency, account_ref=parsed.account_ref)
+    default_currency = current_app.config["DEFAULT_CURRENCY"]
     batch = None
     seen, pending = {}, []
+    duplicates = DuplicateFinder(_my)
     writer = writing.row_writer(db.session)
-    # Rows of one file never duplicate each other (fingerprints count occurrences), so only
+    # Rows of one file never duplicate each other (duplicates.py skips this import's own), so only
     # rows that were there before the import can: none for a first import, no lookups.
     check_duplicates = db.session.execute(
         _my(select(Transaction.id), Transaction).limit(1)).first() is not None
 
     def flush_chunk():
         nonlocal batch
-        fingerprints = [fp for _, fp in pending]
-        existing = set(db.session.execute(
-            _my(select(Transaction.fingerprint), Transaction)
-            .where(Transaction.fingerprint.in_(fingerprints))).scalars()) if check_duplicates else set()
-        new = [(row, fp) for row, fp in pending if fp not in existing]
+        new = duplicates.new_rows(pending, result.batch_id) if check_duplicates else list(pending)
         result.duplicates += len(pending) - len(new)
+        result.add_to_summary((row for row, _ in new), default_currency)
         writing = not dry_run and (skip_bad_lines or not result.error_count)
         if writing and new:
             if batch is None:
-                batch = ImportBatch(filename=(filename or "upload.csv")[:255], row_count=0)
+                batch = ImportBatch(filename=(filename or f"upload.{parsed.kind}")[:255],
+                                    row_count=0)
                 db.session.add(batch)
                 db.session.flush()
                 result.batch_id = batch.id
-            default_currency = current_app.config["DEFAULT_CURRENCY"]
             batch_id = batch.id
             # In writing.COLUMNS order. The owner is stamped here: COPY passes no ORM hook.
             writer.write([
@@ -171,7 +229,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
             result.rows += 1
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.append(row_json(item))
-            pending.append((item, fingerprint(item, seen)))
+            pending.append((item, fingerprint(item, seen) if item.fitid is None
+                            else fitid_fingerprint(parsed.account_ref, item.fitid)))
             if len(pending) >= CHUNK_ROWS:
                 flush_chunk()
         flush_chunk()
@@ -192,7 +251,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
         else:
             writer.finish()
             batch.row_count = result.imported
-        _remember_mapping(parsed.columns, parsed.mapping)
+        if parsed.mapping is not None:
+            _remember_mapping(parsed.columns, parsed.mapping)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -243,6 +303,11 @@ def undo_batch(batch_id):
     return deleted
 
 
+def _rows_url(batch_id):
+    """Where the rows an import added are listed (None: it added none)."""
+    return None if batch_id is None else url_for("transactions_api.api_list", batch=batch_id)
+
+
 def batch_json(batch):
     return {"id": batch.id, "filename": batch.filename, "imported": batch.row_count,
-            "created_at": batch.created_at.isoformat()}
+            "created_at": batch.created_at.isoformat(), "transactions_url": _rows_url(batch.id)}

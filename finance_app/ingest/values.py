@@ -9,6 +9,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from babel.numbers import list_currencies
+
 # --- dates -----------------------------------------------------------------------------------
 
 MONTHS = {name: number for number, names in enumerate((
@@ -108,7 +110,10 @@ def choose_date_format(votes):
     tied = [name for name, count in votes.items() if count == best]
     day_first = [name for name in tied if name.startswith("DD") and "MMM" not in name]
     chosen = day_first[0] if day_first else tied[0]
-    return chosen, len(tied) > 1
+    # Only a day-first/month-first pair is a question for the user; a tie between formats
+    # that are not each other's swap (YYYY-MM-DD and MM/DD/YYYY) goes to the one seen first,
+    # and has no "other reading" to offer (swapping it would name YYYY-DD-MM).
+    return chosen, swapped(chosen) != chosen and swapped(chosen) in tied
 
 
 # --- amounts ---------------------------------------------------------------------------------
@@ -118,6 +123,9 @@ class AmountError(ValueError):
 
 
 MAX_WHOLE_DIGITS = 10  # Numeric(12, 2)
+# ISO 4217 codes (Babel's list): three letters beside a number are a currency only when they
+# name one, so `row 12` or `Ref 2024` is text, not 12 ROW.
+CURRENCY_CODES = frozenset(list_currencies())
 SYMBOLS = {"€": "EUR", "£": "GBP", "US$": "USD"}  # `$` and `¥` name several currencies
 _LEADING = re.compile(r"(?:(?P<code>[A-Za-z]{3})(?![A-Za-z])|(?P<symbol>[A-Z]{0,2}\$|[€£¥])"
                       r"|(?P<sign>[-+−–])|(?P<paren>\())\s*")
@@ -142,6 +150,8 @@ def split_amount(text):
                 break
             rest = rest[:m.start()] + rest[m.end():] if pattern is _TRAILING else rest[m.end():]
             if m["code"]:
+                if m["code"].upper() not in CURRENCY_CODES:
+                    raise AmountError("is not a number")
                 currency = currency or m["code"].upper()
             elif m["symbol"]:
                 currency = currency or SYMBOLS.get(m["symbol"])

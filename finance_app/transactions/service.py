@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import and_, func, or_, select
 
 from ..api import Body, changes_something
-from ..bounds import Day, Offset
+from ..bounds import Day, Id, Offset
 from ..extensions import db
 from ..isolation import cached, invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
@@ -51,11 +51,12 @@ class Filters(Body):
     end: Optional[Day] = None
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
+    batch: Optional[Id] = None  # the rows one import added
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0
 
-    @field_validator("q", "category", "month", "start", "end", mode="before")
+    @field_validator("q", "category", "month", "start", "end", "batch", mode="before")
     @classmethod
     def blank_is_absent(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -114,6 +115,8 @@ def _filtered(stmt, f):
         stmt = stmt.where(Transaction.amount >= f.min)
     if f.max is not None:
         stmt = stmt.where(Transaction.amount <= f.max)
+    if f.batch is not None:
+        stmt = stmt.where(Transaction.import_batch_id == f.batch)
     return stmt
 
 

@@ -26,7 +26,10 @@ def test_upload_preview_confirm_then_undo(app):
     assert erin.get(f"/import/{token}/progress").json == {"processed": 0}
 
     done = erin.post(f"/import/{token}/confirm", data={"csrf_token": csrf_token(erin, "/import")})
-    assert done.status_code == 302 and done.headers["Location"] == "/transactions"
+    batch_id = erin.get("/api/ingest/batches").json[0]["id"]
+    # The result leads to the rows the import added.
+    assert done.status_code == 302
+    assert done.headers["Location"] == f"/transactions?batch={batch_id}"
     total = erin.get("/api/transactions").json["total"]
     assert total > 0
     # The upload is gone once imported: confirming again is a clear 404.

@@ -41,3 +41,25 @@ def test_web_reimport_answers_nothing_new_without_a_batch(app):
     assert page.status_code == 200
     assert "Nothing new" in page.text
     assert len(erin.get("/api/ingest/batches").json) == 1
+
+
+def test_web_preview_of_nothing_new_says_so_and_offers_no_import_button(app):
+    add_user(app, "erin@example.com")
+    erin = login(app.test_client(), "erin@example.com")
+    assert upload(erin, STATEMENT).status_code == 201
+    preview = post_file(erin, "/import", (FIXTURES / STATEMENT).read_bytes())
+    assert preview.status_code == 200
+    assert "Nothing new to import" in preview.text
+    assert 'id="confirm-import"' not in preview.text and "Import 0" not in preview.text
+    # A confirm sent anyway (an old tab, a script) creates no batch.
+    token = re.search(r"/import/([0-9a-f]{32})/confirm", preview.text).group(1)
+    forced = erin.post(f"/import/{token}/confirm", data={"csrf_token": csrf_token(erin, "/import")})
+    assert forced.status_code == 302
+    assert len(erin.get("/api/ingest/batches").json) == 1
+
+
+def test_web_preview_of_new_rows_offers_the_import_button(app):
+    add_user(app, "erin@example.com")
+    erin = login(app.test_client(), "erin@example.com")
+    preview = post_file(erin, "/import", (FIXTURES / STATEMENT).read_bytes())
+    assert 'id="confirm-import"' in preview.text and "Nothing new" not in preview.text

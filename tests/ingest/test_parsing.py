@@ -431,3 +431,51 @@ def test_a_100000_row_file_parses_in_bounded_memory(tmp_path):
     assert parsed == upload.row_count == rows
     # Holding the rows would take far more than this; streaming takes a couple of MB.
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+# --- issue 14: the parser oddities the golden file pinned --------------------------------------
+
+def test_a_header_named_column_whose_values_do_not_fit_is_named_with_line_and_value():
+    """The message names the column the header shows, the line and the value; it never says
+    "no amount column" while listing a column called Amount."""
+    with pytest.raises(FileRefused) as refused:
+        parse_file(FIXTURES / "broken" / "amount_column_is_text.csv")
+    message = refused.value.message
+    assert message.startswith("Column 'Amount' has a value that is not an amount on line 2: 'abc'")
+    assert "No amount column" not in message
+    assert refused.value.errors == [{"line": 2, "message": "'abc' is not an amount"}]
+    with pytest.raises(FileRefused, match=r"Column 'Date' .* not a date on line 2: 'soon'"):
+        parse_file(FIXTURES / "broken" / "dates_all_unreadable.csv")
+
+
+def test_three_letters_that_name_no_currency_are_not_an_amount():
+    assert not values.is_amount("row 12") and not values.is_amount("Ref 2024")
+    assert values.split_amount("EUR 12")[2] == "EUR" and values.split_amount("12 usd")[2] == "USD"
+    upload = parse_text("Date,Note,Amount\n2024-03-01,row 12,-3.50\n2024-03-02,row 13,-1.00\n")
+    assert upload.mapping["description"] == "Note" and upload.mapping["amount"] == "Amount"
+
+
+def test_a_tie_between_formats_that_are_not_swaps_gives_no_day_month_warning():
+    from collections import Counter
+    assert values.choose_date_format(Counter({"YYYY-MM-DD": 3, "MM/DD/YYYY": 3})) == \
+        ("YYYY-MM-DD", False)
+    assert values.choose_date_format(Counter({"DD/MM/YYYY": 2, "MM/DD/YYYY": 2})) == \
+        ("DD/MM/YYYY", True)
+
+
+def test_cp1252_accents_are_not_read_as_cp1250():
+    text = "Datum;Verwendungszweck;Betrag\n" + "".join(
+        f"0{day}.03.2024;Café Crème {word};-{day},50\n"
+        for day, word in enumerate(("Kaffee", "Kuchen", "Rückerstattung", "Gebühr"), 1))
+    upload = parse_text(text, encoding="cp1252")
+    assert upload.encoding == "cp1252"
+    assert split(upload)[0][0].description == "Café Crème Kaffee"
+
+
+def test_a_named_column_whose_values_also_read_as_dates_is_named_not_called_missing():
+    with pytest.raises(FileRefused) as refused:
+        parse_text("Date,Description,Amount\n2024-03-01,Coffee,20240301\n"
+                   "2024-03-02,Tea,20240302\n")
+    assert refused.value.message.startswith("Column 'Amount' could not be told apart")
+    assert "line 2: '20240301'" in refused.value.message
+    assert "No amount column" not in refused.value.message

@@ -61,7 +61,7 @@ def test_confirmations_and_import_progress_run_from_static_scripts(app, watched_
     page.locator("#upload-panel button[type=submit]").click()
     page.wait_for_selector("#import-form")
     page.click("#confirm-import")
-    page.wait_for_url("**/transactions")
+    page.wait_for_url("**/transactions?batch=*")
     assert page.get_by_text("Bookshop").count() == 1
     page.check()
 
