@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from flask import jsonify, request
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from finance_app.extensions import db
 from finance_app.ingest import service, writing
@@ -217,3 +217,20 @@ def test_a_writer_needs_every_stamp(backend_app):
     with backend_app.app_context():
         with pytest.raises(ValueError, match="stamps must name exactly"):
             writing.row_writer(db.session, {"user_id": 1, "created_at": utcnow()})
+
+
+@pytest.mark.postgres
+def test_a_bulk_import_refreshes_the_planner_statistics(postgres_app, monkeypatch):
+    # Run as the login role (the table's owner): as the wall's role PostgreSQL would skip
+    # the table with only a warning, and the statistics would stay those of before.
+    monkeypatch.setattr(service, "BULK_ROWS", 5)
+    erin = signed_in(postgres_app, "erin@example.com")
+
+    def counted_rows():  # what the planner believes the table holds; -1: never analysed
+        with postgres_app.app_context():
+            return db.session.execute(text(
+                "SELECT reltuples FROM pg_class WHERE relname = 'transactions'")).scalar()
+
+    assert counted_rows() == -1
+    assert csv_upload(erin, STATEMENT).json["imported"] == 5
+    assert counted_rows() == 5
