@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import get_config
 
-from .extensions import cache, csrf, db, limiter, login_manager, migrate
+from .extensions import cache, csrf, db, limiter, login_manager
 
 
 def create_app(config=None, **overrides):
@@ -41,7 +41,9 @@ def create_app(config=None, **overrides):
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    from .deferred_migrate import install as install_migrate
+
+    install_migrate(app, db, Path(__file__).resolve().parent.parent / "migrations")
     csrf.init_app(app)
     cache.init_app(app)
     limiter.init_app(app)

@@ -41,7 +41,6 @@ can run preflight for every cohort without repeating them.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import func, inspect, literal, select, text
 
@@ -122,6 +121,8 @@ class Report:
 
 def migration_state():
     """(revision of the database, head of the code, whether 0003 is applied)."""
+    from alembic.script import ScriptDirectory  # alembic only where used (a worker's memory)
+
     scripts = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
     with db.engine.connect() as conn:
         revision = (conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

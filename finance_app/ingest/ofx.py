@@ -10,9 +10,6 @@ id of the transaction, which decides duplicates alone (`duplicates.py`). The sta
 import io
 import warnings
 
-from ofxtools.header import OFXHeaderError
-from ofxtools.Parser import OFXTree
-
 from ..bounds import FIRST_DATE, date_range_text, last_date
 from . import values
 from .parsing import DESCRIPTION_MAX, MERCHANT_MAX, FileRefused, FileTooLarge, ParsedRow, RowError
@@ -50,6 +47,10 @@ class ParsedStatement:
     mapping = None
 
     def __init__(self, data):
+        # ofxtools (about 9 MB) loads on the first OFX upload, not in every worker.
+        from ofxtools.header import OFXHeaderError
+        from ofxtools.Parser import OFXTree
+
         self.warnings = []
         tree = OFXTree()
         try:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from ..demo import DEMO_PASSWORD, DEMO_USERS, generate_transactions
 from ..ingest.service import fingerprint
@@ -61,6 +60,8 @@ def make_legacy_install(rows, hash_password, on_progress=lambda n: None, today=N
     if not 1 <= rows <= MAX_ROWS:
         raise ValueError(f"rows must be between 1 and {MAX_ROWS:,}")
     refuse_unless_empty()
+    from flask_migrate import upgrade  # here: a serving worker never loads alembic
+
     upgrade(revision=schema.LEGACY_REVISION)
     today = today or date.today()
     engine = schema.engine()

@@ -5,8 +5,6 @@ lightweight tables name only columns that exist from revision 1, plus `user_id`,
 statements may use once `has_owner_column()` says it is there.
 """
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import current_app
 
 from ..extensions import db
@@ -52,11 +50,15 @@ def has_owner_column(table_name):
 
 
 def current_revision():
+    from alembic.runtime.migration import MigrationContext  # alembic only where used
+
     with engine().connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revisions():
+    from alembic.script import ScriptDirectory
+
     config = current_app.extensions["migrate"].migrate.get_config()
     return tuple(ScriptDirectory.from_config(config).get_heads())
 

@@ -2,12 +2,13 @@
 (ingest/writing.py); everything around the write is one code path, so the same behaviour
 holds on both: the right rows with the right owner, duplicates (in the file and against the
 ledger), undo, atomicity, isolation. On PostgreSQL the COPY runs behind the wall."""
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from flask import jsonify, request
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from finance_app.extensions import db
 from finance_app.ingest import service, writing
@@ -157,9 +158,9 @@ def write_probe(postgres_app):
     the first statements of its transaction; it answers the role the COPY ran as."""
     @probe_route(postgres_app, "/api/_probe/write-row", methods=("POST",))
     def write_row():
-        writer = writing.row_writer(db.session)
-        writer.write([(request.json["owner"], date(2024, 11, 1), Decimal("-1.00"), "EUR",
-                       "planted", None, None, None, None, utcnow())])
+        writer = writing.row_writer(db.session, {
+            "user_id": request.json["owner"], "import_batch_id": None, "created_at": utcnow()})
+        writer.write([(date(2024, 11, 1), Decimal("-1.00"), "EUR", "planted", None, None, None)])
         driver = db.session.connection().connection.driver_connection
         role = driver.execute("SELECT current_user").fetchone()[0]
         writer.finish()
@@ -182,3 +183,54 @@ def test_the_copy_runs_as_the_wall_role_and_refuses_another_owner(write_probe):
     planted = erin.post("/api/_probe/write-row", json={"owner": dave.user_id})
     assert planted.status_code == 404 and planted.json["error"]["code"] == "not_found"
     assert stored(app, user_id=dave.user_id) == []
+
+
+def test_every_column_lands_and_the_import_stamps_its_rows_alike(backend_app, erin,
+                                                                  small_chunks):
+    # Each row's own values, empty ones included, through the (binary, on PostgreSQL) COPY;
+    # owner, batch and time once per import, added by the INSERT.
+    body = ("Date,Description,Amount,Currency,Merchant,Category\n"
+            "2024-05-01,Coffee,-3.50,GBP,Café Olé,Eating out\n"
+            "2024-05-02,Bread,-2.10,EUR,,\n"
+            "2024-05-03,Salary,2500.00,USD,ACME Ltd,Income\n")
+    response = erin.post("/api/ingest", data={"file": (io.BytesIO(body.encode()), "b.csv")},
+                         content_type="multipart/form-data")
+    assert response.status_code == 201, response.json
+    batch_id = response.json["batch_id"]
+    with backend_app.app_context(), unscoped("test: reading what was written"):
+        rows = db.session.execute(select(Transaction).order_by(Transaction.id)).scalars().all()
+        got = [(t.date.isoformat(), t.amount, t.currency, t.description, t.merchant,
+                t.category, t.user_id, t.import_batch_id) for t in rows]
+        fingerprints = [t.fingerprint for t in rows]
+        times = {t.created_at for t in rows}
+    assert got == [
+        ("2024-05-01", Decimal("-3.50"), "GBP", "Coffee", "Café Olé", "Eating out",
+         erin.user_id, batch_id),
+        ("2024-05-02", Decimal("-2.10"), "EUR", "Bread", None, None, erin.user_id, batch_id),
+        ("2024-05-03", Decimal("2500.00"), "USD", "Salary", "ACME Ltd", "Income",
+         erin.user_id, batch_id)]
+    assert len(set(fingerprints)) == 3 and all(len(fp) == 64 for fp in fingerprints)
+    assert len(times) == 1 and None not in times
+
+
+def test_a_writer_needs_every_stamp(backend_app):
+    with backend_app.app_context():
+        with pytest.raises(ValueError, match="stamps must name exactly"):
+            writing.row_writer(db.session, {"user_id": 1, "created_at": utcnow()})
+
+
+@pytest.mark.postgres
+def test_a_bulk_import_refreshes_the_planner_statistics(postgres_app, monkeypatch):
+    # Run as the login role (the table's owner): as the wall's role PostgreSQL would skip
+    # the table with only a warning, and the statistics would stay those of before.
+    monkeypatch.setattr(service, "BULK_ROWS", 5)
+    erin = signed_in(postgres_app, "erin@example.com")
+
+    def counted_rows():  # what the planner believes the table holds; -1: never analysed
+        with postgres_app.app_context():
+            return db.session.execute(text(
+                "SELECT reltuples FROM pg_class WHERE relname = 'transactions'")).scalar()
+
+    assert counted_rows() == -1
+    assert csv_upload(erin, STATEMENT).json["imported"] == 5
+    assert counted_rows() == 5
