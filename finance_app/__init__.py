@@ -87,6 +87,8 @@ def create_app(config=None, **overrides):
     from .ingest.routes import bp as ingest_bp
     from .observability.routes import bp as observability_bp
     from .openapi import bp as openapi_bp
+    from .rules.routes import api_bp as rules_api_bp
+    from .rules.routes import bp as rules_bp
     from .suggest.routes import api_bp as suggest_api_bp
     from .suggest.routes import bp as suggest_bp
     from .transactions.routes import api_bp as transactions_api_bp
@@ -95,7 +97,7 @@ def create_app(config=None, **overrides):
     for blueprint in (health_bp, auth_bp, auth_api_bp, dashboard_bp, transactions_bp,
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
-                      admin_bp, admin_api_bp, observability_bp):
+                      admin_bp, admin_api_bp, observability_bp, rules_bp, rules_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

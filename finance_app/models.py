@@ -160,6 +160,27 @@ class Transaction(Owned, db.Model):
         return or_(cls.category.is_(None), cls.category == "")
 
 
+class Rule(Owned, db.Model):
+    """"Always file rows whose `field` contains `pattern` under `category`" (rules/service.py).
+
+    The pattern is kept lower-cased, whitespace collapsed: it matches case-insensitively, so
+    "Tesco" and "TESCO" are one rule, which the unique key then refuses twice."""
+
+    __tablename__ = "rules"
+    __table_args__ = (
+        UniqueConstraint("user_id", "field", "pattern", name="uq_rules_user_id_field_pattern"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field: Mapped[str] = mapped_column(String(20), nullable=False)  # merchant | description
+    pattern: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
 class ApiToken(Owned, db.Model):
     __tablename__ = "api_tokens"
     __table_args__ = (Index("ix_api_tokens_user_id", "user_id"), NEVER_REUSE_IDS)

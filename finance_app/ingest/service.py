@@ -20,6 +20,7 @@ from ..extensions import db
 from ..isolation import current_principal, invalidate_after_write, scope
 from ..models import ImportBatch, ImportMapping, Transaction, utcnow
 from ..observability import metrics
+from ..rules.service import categoriser, describe
 from . import parsing, writing
 
 CHUNK_ROWS = 1000
@@ -40,13 +41,15 @@ class ImportResult:
     mapping: Optional[dict] = None
     warnings: list = field(default_factory=list)
     preview: list = field(default_factory=list)
+    by_rules: int = 0  # rows without a category of their own that a rule categorised
     message: Optional[str] = None  # set when there was nothing new to import
 
     def to_json(self):
         return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
                 "duplicates": self.duplicates, "errors": self.errors,
                 "error_count": self.error_count, "mapping": self.mapping,
-                "warnings": self.warnings, "preview": self.preview, "message": self.message}
+                "warnings": self.warnings, "preview": self.preview, "by_rules": self.by_rules,
+                "message": self.message}
 
 
 def fingerprint(row, seen):
@@ -127,6 +130,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
     result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings))
     batch = None
     seen, pending = {}, []
+    # The importer's rules give rows without a category theirs, before anything is written.
+    apply_rules = categoriser()
     writer = writing.row_writer(db.session)
     # Rows of one file never duplicate each other (fingerprints count occurrences), so only
     # rows that were there before the import can: none for a first import, no lookups.
@@ -169,8 +174,11 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                     result.errors.append({"line": item.line, "message": item.message})
                 continue
             result.rows += 1
+            item, rule = apply_rules(item)
+            if rule is not None:
+                result.by_rules += 1
             if len(result.preview) < PREVIEW_ROWS:
-                result.preview.append(row_json(item))
+                result.preview.append(row_json(item) | {"rule": describe(rule) if rule else None})
             pending.append((item, fingerprint(item, seen)))
             if len(pending) >= CHUNK_ROWS:
                 flush_chunk()
