@@ -15,6 +15,11 @@ RULE = {"field": "merchant", "pattern": "cafe", "category": "Cafes"}
 
 @pytest.fixture
 def ledger(people):
+    return rules_ledger(people)
+
+
+def rules_ledger(people):
+    """Signed-in clients of everyone, and alice's and carol's rule "merchant contains cafe"."""
     set_isolation(people.app, ["staff"])
     clients = {name: people.client(name) for name in ("alice", "admin", "carol", "bob")}
     # Every user's coffee row has the merchant "<Name> Cafe"; make them uncategorised.

@@ -74,6 +74,8 @@ def test_overwrite_also_changes_rows_of_another_category(app, rita):
     applied = rita.client.post(f"/api/rules/{rule['id']}/apply", json={"overwrite": True})
     assert applied.json["changed"] == 3
     assert categories(app, rita.rows[:3]) == dict.fromkeys(rita.rows[:3], "Groceries")
+    # Rows that have the rule's category already are not changed again.
+    assert rita.client.get(f"/api/rules/{rule['id']}/preview?overwrite=1").json["count"] == 0
 
 
 def test_a_description_rule_matches_the_description(app, rita):

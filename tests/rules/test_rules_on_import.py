@@ -1,6 +1,7 @@
 """Rules on import: rows that come without a category get the first matching rule's (the
 most specific first), before they are written; the preview says which rows a rule filed."""
 import io
+from datetime import date
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ def imported(app, user_id):
     with app.app_context(), unscoped("test assertion"):
         return dict(db.session.execute(
             select(Transaction.description, Transaction.category)
-            .where(Transaction.user_id == user_id, Transaction.date >= "2024-12-01")).all())
+            .where(Transaction.user_id == user_id, Transaction.date >= date(2024, 12, 1))).all())
 
 
 def test_rows_without_a_category_get_the_most_specific_matching_rule(app, rita):
