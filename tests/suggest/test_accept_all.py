@@ -137,11 +137,17 @@ def test_always_makes_a_merchant_rule(app, erin):
 
 def test_always_without_a_merchant_makes_a_description_rule(app):
     ledger = Ledger(app, "nomerchant@example.com", "staff")
-    [row] = add_transactions(app, ledger.user_id, [(date(2024, 11, 9), "-4.00", "KIOSK 12")])
+    # Bank text with a run of spaces: the rule must still match the row it was made from.
+    [row, again] = add_transactions(app, ledger.user_id, [
+        (date(2024, 11, 9), "-4.00", "KIOSK  AT STATION"), (date(2024, 11, 10), "-4.00",
+                                                            "KIOSK  AT STATION")])
     response = ledger.client.post(f"/api/suggestions/{row}/accept",
                                   json={"category": "Snacks", "always": True})
     assert response.status_code == 200
-    assert rules(app) == [(ledger.user_id, "description", "kiosk 12", "Snacks")]
+    assert rules(app) == [(ledger.user_id, "description", "kiosk  at station", "Snacks")]
+    rule_id = response.json["rule_id"]
+    assert ledger.client.post(f"/api/rules/{rule_id}/apply").json["changed"] == 1
+    assert categories(app)[again] == "Snacks"
 
 
 def test_accept_without_always_makes_no_rule(app, erin):
