@@ -33,6 +33,12 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment):
+    """A time read back from the database, with its zone: SQLite keeps none, and every time
+    the app stores is UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
 def normalise_email(email):
     return (email or "").strip().lower()
 

@@ -21,7 +21,7 @@ pattern; then the oldest rule). A category the file gives is never overwritten.
 """
 import dataclasses
 from datetime import datetime
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, not_, or_, select, update
@@ -31,7 +31,7 @@ from ..api import Body
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import invalidate_after_write, owned_or_404, scope
-from ..models import Rule, Transaction
+from ..models import Rule, Transaction, as_utc
 from ..transactions.service import LISTED, TransactionOut, contains_text, to_json
 
 FIELDS = ("merchant", "description")
@@ -88,7 +88,8 @@ class RuleApplied(BaseModel):
 
 
 def rule_json(rule):
-    return RuleOut.model_validate(rule, from_attributes=True).model_dump(mode="json")
+    return RuleOut(id=rule.id, field=rule.field, pattern=rule.pattern, category=rule.category,
+                   created_at=as_utc(rule.created_at)).model_dump(mode="json")
 
 
 def describe(rule):
