@@ -94,6 +94,8 @@ def create_app(config=None, **overrides):
     from .ingest.routes import bp as ingest_bp
     from .observability.routes import bp as observability_bp
     from .openapi import bp as openapi_bp
+    from .rules.routes import api_bp as rules_api_bp
+    from .rules.routes import bp as rules_bp
     from .suggest.routes import api_bp as suggest_api_bp
     from .suggest.routes import bp as suggest_bp
     from .transactions.category_routes import api_bp as categories_api_bp
@@ -105,7 +107,7 @@ def create_app(config=None, **overrides):
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
                       admin_bp, admin_api_bp, observability_bp, categories_bp, categories_api_bp,
-                      budgets_bp, budgets_api_bp):
+                      budgets_bp, budgets_api_bp, rules_bp, rules_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

@@ -41,6 +41,12 @@ def utcnow():
     return datetime.now(timezone.utc)
 
 
+def as_utc(moment):
+    """A time read back from the database, with its zone: SQLite keeps none, and every time
+    the app stores is UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
 def normalise_email(email):
     return (email or "").strip().lower()
 
@@ -194,6 +200,27 @@ class Budget(Owned, db.Model):
     # No default here: creates pass the configured DEFAULT_CURRENCY (budgets/service.py).
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     month: Mapped[Optional[date]] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class Rule(Owned, db.Model):
+    """"Always file rows whose `field` contains `pattern` under `category`" (rules/service.py).
+
+    The pattern is kept lower-cased and stripped: it matches case-insensitively, so
+    "Tesco" and "TESCO" are one rule, which the unique key then refuses twice."""
+
+    __tablename__ = "rules"
+    __table_args__ = (
+        UniqueConstraint("user_id", "field", "pattern", name="uq_rules_user_id_field_pattern"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    field: Mapped[str] = mapped_column(String(20), nullable=False)  # merchant | description
+    pattern: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )

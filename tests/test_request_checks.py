@@ -39,6 +39,10 @@ VALID = {
         "category": "Tea", "currency": "EUR"}),
     ("patch", "/api/transactions/{tx_id}"): ("token", {"tx_id": "row"}, {"description": "renamed"}),
     ("post", "/api/suggestions/{tx_id}/accept"): ("token", {"tx_id": "row"}, {"category": "Tea"}),
+    ("post", "/api/suggestions/accept-all"): ("token", {}, {"min_confidence": 0.5}),
+    ("post", "/api/rules"): ("token", {}, {"field": "merchant", "pattern": "tea",
+                                           "category": "Tea"}),
+    ("post", "/api/rules/{rule_id}/apply"): ("token", {"rule_id": "rule"}, {"overwrite": True}),
     ("post", "/api/agent/tools/{name}"): ("token", {"name": "search_transactions"},
                                           {"query": "coffee", "category": "Coffee"}),
     ("post", "/api/admin/cohorts"): ("admin", {}, {"name": "pilot", "reason": REASON}),
@@ -66,8 +70,11 @@ class World:
         self.admin = bearer(app, "admin@example.com")
         event = self.admin.post("/api/admin/cohorts", json={"name": "setup", "reason": REASON})
         assert event.status_code == 201, event.text
+        rule = bearer(app, "alice@example.com").post("/api/rules", json={
+            "field": "merchant", "pattern": "cafe", "category": "Coffee"})
+        assert rule.status_code == 201, rule.text
         self.values = {"row": self.people.rows["alice"][0], "carol": self.people.ids["carol"],
-                       "event": event.json["event"]["id"]}
+                       "event": event.json["event"]["id"], "rule": rule.json["id"]}
 
     def client(self, who):
         if who is None:
@@ -121,14 +128,18 @@ def test_a_nul_byte_in_any_text_field_of_a_json_body_is_refused(world, operation
     schemas = body_schemas(doc["paths"][path][method], doc)
     if path == "/api/agent/tools/{name}":  # one body per tool: the one of the tool named
         schemas = [resolve({"$ref": "#/components/schemas/SearchTransactionsArgs"}, doc)]
+    # A body without text of its own (a flag, a number, a list of objects) gets the NUL in
+    # place of one of its values: refused up front like any other.
     fields = {field for schema in schemas for field in text_fields(schema, doc)}
+    no_text = not fields
+    fields = fields or set(body)
     assert fields
     for field in sorted(fields):
         client = world.client(who)
         before = world.everything()
         prop = next(s["properties"][field] for s in schemas if field in s["properties"])
-        text = [NUL] if not any(alt.get("type") == "string"
-                                for alt in alternatives(prop, doc)) else NUL
+        text = [NUL] if not no_text and not any(alt.get("type") == "string"
+                                                for alt in alternatives(prop, doc)) else NUL
         response = client.open(world.url(path, parameters), method=method.upper(),
                                json=body | {field: text})
         refused_for_nul(response, field)

@@ -6,14 +6,12 @@ A change is recorded in the same database transaction that applies it, under the
 in Unleash: its Admin API write comes before that commit.) A revert is recorded like any
 change, naming the event it reverts (at most once: the column is unique).
 """
-from datetime import timezone
-
 from sqlalchemy import select
 
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import current_principal
-from ..models import AuditEvent
+from ..models import AuditEvent, as_utc
 from .schema import admin_tables_ready, require_admin_tables
 
 TARGET_LENGTH = 200
@@ -66,9 +64,7 @@ def newest(limit=100, offset=0):
 
 
 def to_json(event, reverted_by=None):
-    created = event.created_at
-    if created.tzinfo is None:  # SQLite keeps no zone; every time stored is UTC
-        created = created.replace(tzinfo=timezone.utc)
+    created = as_utc(event.created_at)
     return {
         "id": event.id, "created_at": created.isoformat(),
         "actor": {"id": event.actor_id, "email": event.actor_email},

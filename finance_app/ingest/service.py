@@ -24,6 +24,7 @@ from ..isolation import current_principal, invalidate_after_write, scope, unscop
 from ..models import ImportBatch, ImportMapping, Transaction, utcnow
 from ..money_display import format_money
 from ..observability import metrics
+from ..rules.service import categoriser, describe
 from . import ofx, parsing, writing
 from .duplicates import DuplicateFinder, fitid_fingerprint
 
@@ -45,6 +46,7 @@ class ImportResult:
     mapping: Optional[dict] = None
     warnings: list = field(default_factory=list)
     preview: list = field(default_factory=list)
+    by_rules: int = 0  # rows without a category of their own that a rule categorised
     message: Optional[str] = None  # set when there was nothing new to import
     kind: str = "csv"  # or "ofx" (OFX and QFX)
     columns: list = field(default_factory=list)  # the CSV's columns, for a mapping
@@ -71,7 +73,7 @@ class ImportResult:
                 "first_date": self.first_date and self.first_date.isoformat(),
                 "last_date": self.last_date and self.last_date.isoformat(),
                 "totals": {currency: str(total) for currency, total in sorted(self.totals.items())},
-                "transactions_url": _rows_url(self.batch_id)}
+                "transactions_url": _rows_url(self.batch_id), "by_rules": self.by_rules}
 
     def summary_text(self):
         """The dates and totals in words, for pages: "2024-03-01 to 2024-03-31, total
@@ -188,6 +190,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
     batch = writer = None
     seen, pending = {}, []
     duplicates = DuplicateFinder(_my)
+    # The importer's rules give rows without a category theirs, before anything is written.
+    apply_rules = categoriser()
     # Rows of one file never duplicate each other (duplicates.py skips this import's own), so only
     # rows that were there before the import can: none for a first import, no lookups.
     check_duplicates = db.session.execute(
@@ -228,8 +232,11 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                     result.errors.append({"line": item.line, "message": item.message})
                 continue
             result.rows += 1
+            item, rule = apply_rules(item)
+            if rule is not None:
+                result.by_rules += 1
             if len(result.preview) < PREVIEW_ROWS:
-                result.preview.append(row_json(item))
+                result.preview.append(row_json(item) | {"rule": describe(rule) if rule else None})
             pending.append((item, fingerprint(item, seen) if item.fitid is None
                             else fitid_fingerprint(parsed.account_ref, item.fitid)))
             if len(pending) >= CHUNK_ROWS:

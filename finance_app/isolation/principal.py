@@ -15,7 +15,6 @@ unreachable every lookup is a miss (cache_backend.py): identity comes from the d
 """
 import hashlib
 from dataclasses import asdict, dataclass, fields
-from datetime import timezone
 
 from flask import current_app, g, request, session
 from flask_login import UserMixin, current_user, login_fresh
@@ -23,7 +22,7 @@ from sqlalchemy import select
 
 from ..errors import AppError
 from ..extensions import cache, db, login_manager
-from ..models import ApiToken, User, UserSession, utcnow
+from ..models import ApiToken, User, UserSession, as_utc, utcnow
 from .cache_epoch import invalidate
 from .escape import unscoped
 from .keys import principal_key, session_key, token_key
@@ -178,9 +177,7 @@ def session_record(session_id):
 
 def remember_session(session_hash, user_id, created_at):
     """Cache a session's record (its row exists); returns the record."""
-    if created_at.tzinfo is None:  # SQLite keeps no time zone: the app stores UTC
-        created_at = created_at.replace(tzinfo=timezone.utc)
-    record = {"user_id": user_id, "signed_in_at": created_at.timestamp()}
+    record = {"user_id": user_id, "signed_in_at": as_utc(created_at).timestamp()}
     cache.set(session_key(session_hash), record,
               timeout=current_app.config["PRINCIPAL_CACHE_SECONDS"])
     return record

@@ -11,13 +11,13 @@ the next one (a day of them at most), saying so once per outage.
 import logging
 import threading
 from collections import Counter
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..models import MetricSample, utcnow
+from ..models import MetricSample, as_utc, utcnow
 from .metrics import (
     DENIED_401,
     DENIED_404,
@@ -105,9 +105,7 @@ def last_hour(now=None):
         .group_by(MetricSample.minute, MetricSample.cohort, MetricSample.kind)).all()
     counts = {}
     for minute, cohort, kind, count in rows:
-        if minute.tzinfo is None:  # SQLite keeps no zone: the app writes UTC
-            minute = minute.replace(tzinfo=timezone.utc)
-        index = int((minute - first).total_seconds() // 60)
+        index = int((as_utc(minute) - first).total_seconds() // 60)
         if index < WINDOW_MINUTES:
             series = counts.setdefault(cohort, {k: [0] * WINDOW_MINUTES for k in SAMPLE_KINDS})
             series[kind][index] += int(count)

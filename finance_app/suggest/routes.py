@@ -6,8 +6,9 @@ from ..api import parse_body, parse_query, validation_error
 from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
 from ..openapi import documented
+from ..rules.service import describe, get_rule
 from . import service
-from .service import AcceptBody, Accepted, SuggestionList, SuggestionQuery
+from .service import AcceptAllBody, AcceptBody, Accepted, AcceptedAll, SuggestionList, SuggestionQuery
 
 bp = Blueprint("suggest", __name__)
 api_bp = Blueprint("suggest_api", __name__, url_prefix="/api/suggestions")
@@ -41,7 +42,17 @@ def api_accept(tx_id):
     # A body is declared by its headers: a form body has been parsed (and its raw bytes
     # consumed) by the request checks in api.py before this view runs.
     body = parse_body(AcceptBody) if request.content_length or request.mimetype else AcceptBody()
-    return jsonify(service.accept(tx_id, body.category).model_dump(mode="json"))
+    return jsonify(service.accept(tx_id, body.category, body.always).model_dump(mode="json"))
+
+
+@api_bp.post("/accept-all")
+@access(DATA)
+@documented(body=AcceptAllBody, response=AcceptedAll)
+def api_accept_all():
+    """Accept many suggestions at once, in one transaction: the `items` you send
+    ({transaction_id, category}, as listed), or every current suggestion whose confidence is
+    at least `min_confidence`. A transaction you cannot see is a 404 and nothing is saved."""
+    return jsonify(service.accept_all(parse_body(AcceptAllBody)).model_dump(mode="json"))
 
 
 # --- web ------------------------------------------------------------------------------------
@@ -59,16 +70,41 @@ def accept(tx_id):
     try:
         # The form carries the category the user saw, so a model retrained meanwhile by
         # another write cannot change what gets saved.
-        body = AcceptBody(category=request.form.get("category") or None)
+        body = AcceptBody(category=request.form.get("category") or None,
+                          always=bool(request.form.get("always")))
     except ValidationError as exc:
         flash(validation_error(exc).description, "error")
         return redirect(url_for("suggest.index"))
     try:
-        accepted = service.accept(tx_id, body.category)
+        accepted = service.accept(tx_id, body.category, body.always)
     except AppError as exc:
         if exc.code != 409:
             raise
         flash(exc.description, "error")
         return redirect(url_for("suggest.index"))
-    flash(f"Category “{accepted.category}” saved.", "success")
+    if accepted.rule_id is None:
+        flash(f"Category “{accepted.category}” saved.", "success")
+    else:
+        flash(f"Category “{accepted.category}” saved, and a rule made: "
+              f"{describe(get_rule(accepted.rule_id))}. Preview it on the Rules page to apply "
+              "it to the rows you already have.", "success")
+    return redirect(url_for("suggest.index"))
+
+
+@bp.post("/suggestions/accept-all")
+@access(DATA)
+def accept_all():
+    """The suggestions the page showed (ids and categories in its form), all saved at once."""
+    ids, categories = request.form.getlist("transaction_id"), request.form.getlist("category")
+    try:
+        body = AcceptAllBody(items=[{"transaction_id": i, "category": c}
+                                    for i, c in zip(ids, categories, strict=True)])
+    except (ValidationError, ValueError) as exc:
+        message = (validation_error(exc).description if isinstance(exc, ValidationError)
+                   else "The form was incomplete; reload the page and try again.")
+        flash(message, "error")
+        return redirect(url_for("suggest.index"))
+    accepted = service.accept_all(body)
+    flash(f"{accepted.accepted} categor{'y' if accepted.accepted == 1 else 'ies'} saved.",
+          "success")
     return redirect(url_for("suggest.index"))

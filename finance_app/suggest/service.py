@@ -9,15 +9,16 @@ generation, so the next request retrains on the rows as they are now.
 from datetime import date
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import not_, select
 
 from ..api import Body
 from ..bounds import Id
 from ..errors import AppError
 from ..extensions import db
-from ..isolation import cached, owned_or_404, scope
+from ..isolation import cached, invalidate_after_write, owned_or_404, scope
 from ..models import Transaction
+from ..rules.service import suggestion_rule
 from ..transactions.service import TransactionPatch, update_transaction
 from .model import row_text, train
 
@@ -43,6 +44,30 @@ class AcceptBody(Body):
     category: Optional[str] = Field(
         default=None, min_length=1, max_length=100,
         description="Use this category instead of the current suggestion.")
+    always: bool = Field(default=False, description="Always do this: also make a rule that "
+                         "files rows with this merchant (this description, when the row has "
+                         "no merchant) under the category, on import and when applied.")
+
+
+class AcceptItem(Body):
+    transaction_id: Id
+    category: str = Field(min_length=1, max_length=100)
+
+
+class AcceptAllBody(Body):
+    """Either the suggestions to accept, as shown (`items`), or every current suggestion at
+    or above a confidence (`min_confidence`)."""
+
+    items: Optional[list[AcceptItem]] = Field(default=None, min_length=1, max_length=MAX_LIMIT)
+    min_confidence: Optional[float] = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def one_way(self):
+        if (self.items is None) == (self.min_confidence is None):
+            raise ValueError("send either items or min_confidence")
+        if self.items and len({i.transaction_id for i in self.items}) != len(self.items):
+            raise ValueError("each transaction_id at most once")
+        return self
 
 
 class Suggestion(BaseModel):
@@ -75,6 +100,13 @@ class Accepted(BaseModel):
     category: str
     source: Literal["suggestion", "given"]
     confidence: Optional[float] = Field(description="The suggestion's, when one was accepted.")
+    rule_id: Optional[int] = Field(default=None, description="The rule made (or reused) "
+                                   "when `always` was sent.")
+
+
+class AcceptedAll(BaseModel):
+    accepted: int
+    items: list[AcceptItem] = Field(description="What was saved.")
 
 
 def _training_examples():
@@ -123,8 +155,9 @@ def suggestions(limit=50, transaction_id=None):
     )
 
 
-def accept(tx_id, category=None):
-    """Set the row's category to `category`, or to the current suggestion when none is given."""
+def accept(tx_id, category=None, always=False):
+    """Set the row's category to `category`, or to the current suggestion when none is given;
+    with `always`, also the rule that files rows like it the same way."""
     row = owned_or_404(Transaction, tx_id)
     confidence = None
     if category is None:
@@ -137,6 +170,32 @@ def accept(tx_id, category=None):
             raise AppError(409, "no_suggestion", model.reason)
         [(category, confidence)] = model.predict([row_text(row.description, row.merchant)])
     update_transaction(tx_id, TransactionPatch(category=category))
+    rule = suggestion_rule(row.merchant, row.description, category) if always else None
     return Accepted(transaction_id=tx_id, category=category,
                     source="given" if confidence is None else "suggestion",
-                    confidence=None if confidence is None else round(confidence, 4))
+                    confidence=None if confidence is None else round(confidence, 4),
+                    rule_id=rule.id if rule else None)
+
+
+def accept_all(body):
+    """Save many categories in one transaction: all of them, or (a row not visible: 404)
+    none. With `min_confidence`, the current suggestions at or above it (among the latest
+    MAX_CANDIDATES uncategorised rows, the ones the list scores)."""
+    if body.min_confidence is not None:
+        current = suggestions(MAX_CANDIDATES).suggestions
+        items = [AcceptItem(transaction_id=s.transaction_id, category=s.category)
+                 for s in current if s.confidence >= body.min_confidence]
+    else:
+        items = body.items
+    wanted = {item.transaction_id: item.category for item in items}
+    rows = db.session.execute(scope(
+        select(Transaction).where(Transaction.id.in_(wanted)))).scalars().all() if wanted else []
+    missing = set(wanted) - {row.id for row in rows}
+    if missing:
+        raise AppError(404, "not_found", f"No transaction with id {min(missing)}; nothing saved.")
+    for row in rows:
+        row.category = wanted[row.id]
+    db.session.commit()
+    if rows:
+        invalidate_after_write({row.user_id for row in rows})
+    return AcceptedAll(accepted=len(rows), items=items)

@@ -93,13 +93,16 @@ class Filters(Body):
         return {k: str(v) for k, v in values.items() if v is not False and v not in (None, "")}
 
 
+def contains_text(column, needle):
+    """SQL: `column` contains `needle`, ignoring case (`needle` is lower-cased here; % and _
+    in it are plain characters). A missing value contains nothing."""
+    return func.lower(func.coalesce(column, "")).contains(needle.lower(), autoescape=True)
+
+
 def _filtered(stmt, f):
     if f.q:
-        needle = f.q.lower()
-        stmt = stmt.where(or_(
-            func.lower(Transaction.description).contains(needle, autoescape=True),
-            func.lower(func.coalesce(Transaction.merchant, "")).contains(needle, autoescape=True),
-        ))
+        stmt = stmt.where(or_(contains_text(Transaction.description, f.q),
+                              contains_text(Transaction.merchant, f.q)))
     if f.category:
         stmt = stmt.where(Transaction.category == f.category)
     if f.uncategorised:

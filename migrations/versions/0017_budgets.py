@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_budgets"
-down_revision = "0014_list_indexes"
+down_revision = "0016_rules"
 branch_labels = None
 depends_on = None
 

@@ -87,6 +87,19 @@ ROUTE_KINDS = {
     "suggest.accept": DATA,
     "suggest_api.api_list": DATA,
     "suggest_api.api_accept": DATA,
+    "suggest.accept_all": DATA,
+    "suggest_api.api_accept_all": DATA,
+    "rules.index": DATA,
+    "rules.create": DATA,
+    "rules.delete": DATA,
+    "rules.preview": DATA,
+    "rules.apply": DATA,
+    "rules_api.api_list": DATA,
+    "rules_api.api_create": DATA,
+    "rules_api.api_get": DATA,
+    "rules_api.api_delete": DATA,
+    "rules_api.api_preview": DATA,
+    "rules_api.api_apply": DATA,
     "agent_api.api_tools": PUBLIC,
     "agent_api.api_run_tool": DATA,
     "openapi.openapi_document": PUBLIC,
@@ -226,6 +239,9 @@ BUDGET_BY_ID = ("tests/budgets/test_isolation.py::"
                 "test_an_isolated_owners_budget_is_404_to_everyone_else")
 BUDGET_CREATE = "tests/budgets/test_isolation.py::test_create_stamps_the_caller_whatever_the_ledger"
 BUDGET = "/budgets/0"  # any id: the covered tests probe real ones
+# Routes naming a rule ({rule}): the probe knows transaction and batch ids only, so these are
+# checked owner vs other isolated user vs shared-ledger viewer in the rules' own test.
+RULE_ROUTES = "tests/rules/test_rule_isolation.py::test_another_users_rule_is_a_404_and_unchanged"
 
 DATA_ROUTES = [
     DataRoute("dashboard.index", "/"),
@@ -288,6 +304,29 @@ DATA_ROUTES = [
     DataRoute("suggest_api.api_list", "/api/suggestions?transaction_id={row}", shape="row"),
     DataRoute("suggest_api.api_accept", "/api/suggestions/{row}/accept", shape="row",
               method="POST", body={"category": "Matrix"}),
+    DataRoute("suggest_api.api_accept_all", "/api/suggestions/accept-all", shape="covered",
+              method="POST",
+              covered_by="tests/suggest/test_accept_all.py::test_another_users_row_is_a_404_and_nothing_is_saved"),
+    DataRoute("suggest.accept_all", "/suggestions/accept-all", shape="covered", method="POST",
+              covered_by="tests/suggest/test_accept_all.py::test_web_accept_all_of_another_users_row_is_a_404"),
+    # The page and the lists show rules, not transactions: no row markers to probe.
+    DataRoute("rules.index", "/rules", shape="covered", covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_list", "/api/rules", shape="covered", covered_by=RULE_ROUTES),
+    DataRoute("rules.create", "/rules", shape="covered", method="POST", covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_create", "/api/rules", shape="covered", method="POST",
+              covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_get", "/api/rules/{row}", shape="covered", covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_delete", "/api/rules/{row}", shape="covered", method="DELETE",
+              covered_by=RULE_ROUTES),
+    DataRoute("rules.delete", "/rules/{row}/delete", shape="covered", method="POST",
+              covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_preview", "/api/rules/{row}/preview", shape="covered",
+              covered_by=RULE_ROUTES),
+    DataRoute("rules.preview", "/rules/{row}/preview", shape="covered", covered_by=RULE_ROUTES),
+    DataRoute("rules_api.api_apply", "/api/rules/{row}/apply", shape="covered", method="POST",
+              covered_by=RULE_ROUTES),
+    DataRoute("rules.apply", "/rules/{row}/apply", shape="covered", method="POST",
+              covered_by=RULE_ROUTES),
     tool("search_transactions", {"query": "coffee"}),
     tool("explain_month", {"month": MONTH}),
     tool("spending_summary", {"month": MONTH}, lambda rows: ref.summary(rows, MONTH)),

@@ -15,12 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from finance_app.extensions import db
 from tests.migrations.test_migration_chain import (  # noqa: F401 (empty_db_app: a fixture)
     BUDGETS,
-    LIST_INDEXES,
+    CHAIN,
     NOW,
     current_revision,
     empty_db_app,
     users_t,
 )
+
+# The revision just before the budgets migration.
+BEFORE = CHAIN[CHAIN.index(BUDGETS) - 1]
 
 budgets_t = sa.table(
     "budgets", sa.column("id", sa.Integer), sa.column("user_id", sa.Integer),
@@ -77,8 +80,8 @@ def test_budgets_migration_downgrades_and_upgrades_again(empty_db_app):
     with db.engine.begin() as conn:
         alice = add_user(conn, "alice")
     add_budget(alice)
-    downgrade(revision=LIST_INDEXES)
-    assert current_revision() == LIST_INDEXES
+    downgrade(revision=BEFORE)
+    assert current_revision() == BEFORE
     assert "budgets" not in sa.inspect(db.engine).get_table_names()
     with db.engine.connect() as conn:  # the rest of the database is untouched
         assert conn.execute(sa.select(sa.func.count()).select_from(users_t)).scalar() == 1

@@ -28,17 +28,16 @@ FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_si
 SESSIONS, APP_SETTINGS = "0008_sessions_and_ids", "0009_app_settings"
 TWO_SIDED, CACHE_EPOCH = "0010_two_sided_isolation", "0011_cache_epoch"
 ROW_LEVEL_SECURITY, METRIC_SAMPLES = "0012_row_level_security", "0013_metric_samples"
-LIST_INDEXES = "0014_list_indexes"
-BUDGETS = "0017_budgets"
+LIST_INDEXES, RULES, BUDGETS = "0014_list_indexes", "0016_rules", "0017_budgets"
 # Every revision, oldest first.
 CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
          SINGLE_OWNER_BATCHES, SESSIONS, APP_SETTINGS, TWO_SIDED, CACHE_EPOCH, ROW_LEVEL_SECURITY,
-         METRIC_SAMPLES, LIST_INDEXES, BUDGETS)
+         METRIC_SAMPLES, LIST_INDEXES, RULES, BUDGETS)
 HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
               "guard_events", "import_mappings", "cohorts", "audit_events", "user_sessions",
-              "app_settings", "cache_state", "metric_samples", "budgets"}
+              "app_settings", "cache_state", "metric_samples", "budgets", "rules"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.

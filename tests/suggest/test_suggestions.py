@@ -212,7 +212,7 @@ def test_accept_with_a_given_category(app, erin):
                                 json={"category": "Household"})
     assert response.status_code == 200
     assert response.json == {"transaction_id": row, "category": "Household", "source": "given",
-                             "confidence": None}
+                             "confidence": None, "rule_id": None}
     assert category_of(app, row) == "Household"
     # A given category also works on a row that already has one (a correction).
     done = erin.categorised[0]

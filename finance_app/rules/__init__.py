@@ -1,0 +1,1 @@
+"""Rules: "always file merchant X under category Y", applied on import and on demand."""
