@@ -6,7 +6,7 @@ unique per owner, category and month; the repeating one (month NULL) per owner a
 through a partial unique index, since a unique key treats NULLs as distinct.
 
 Revision ID: 0017_budgets
-Revises: 0014_list_indexes (re-chained after 0015/0016 when those land)
+Revises: 0016_rules
 """
 import sqlalchemy as sa
 from alembic import op
