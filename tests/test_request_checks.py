@@ -43,6 +43,11 @@ VALID = {
     ("post", "/api/rules"): ("token", {}, {"field": "merchant", "pattern": "tea",
                                            "category": "Tea"}),
     ("post", "/api/rules/{rule_id}/apply"): ("token", {"rule_id": "rule"}, {"overwrite": True}),
+    ("post", "/api/budgets"): ("token", {}, {"category": "Tea", "amount": "10.00",
+                                             "currency": "EUR"}),
+    ("patch", "/api/budgets/{budget_id}"): ("token", {"budget_id": "budget"},
+                                            {"category": "Drinks"}),
+    ("post", "/api/categories/rename"): ("token", {}, {"from": "Coffee", "to": "Drinks"}),
     ("post", "/api/agent/tools/{name}"): ("token", {"name": "search_transactions"},
                                           {"query": "coffee", "category": "Coffee"}),
     ("post", "/api/admin/cohorts"): ("admin", {}, {"name": "pilot", "reason": REASON}),
@@ -73,8 +78,12 @@ class World:
         rule = bearer(app, "alice@example.com").post("/api/rules", json={
             "field": "merchant", "pattern": "cafe", "category": "Coffee"})
         assert rule.status_code == 201, rule.text
+        budget = bearer(app, "alice@example.com").post("/api/budgets", json={
+            "category": "Coffee", "amount": "20.00", "currency": "EUR"})
+        assert budget.status_code == 201, budget.text
         self.values = {"row": self.people.rows["alice"][0], "carol": self.people.ids["carol"],
-                       "event": event.json["event"]["id"], "rule": rule.json["id"]}
+                       "event": event.json["event"]["id"], "rule": rule.json["id"],
+                       "budget": budget.json["id"]}
 
     def client(self, who):
         if who is None:

@@ -221,10 +221,12 @@ def tool(name, body, reference=None):
 
 
 def category_counts(rows):
-    """GET /api/categories of these (date, amount, description, merchant, category) rows."""
-    named = Counter(category for *_, category in rows if category)
+    """GET /api/categories of these (date, amount, description, merchant, category, ...)
+    rows."""
+    categories = [row[4] for row in rows]
+    named = Counter(category for category in categories if category)
     return {"categories": [{"name": name, "count": n} for name, n in sorted(named.items())],
-            "uncategorised": sum(1 for *_, category in rows if not category)}
+            "uncategorised": sum(1 for category in categories if not category)}
 
 
 # Pages whose only data is category names and counts (no owner's marker to look for).
