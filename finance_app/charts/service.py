@@ -11,6 +11,9 @@ Conventions of every function here:
 - `monthly_trends(n)` covers the n months ending with the latest month that has visible
   rows (the current month when there are none), months without rows included as zeros.
 
+Each takes `account=None`: an account's id narrows it to that account's rows (the caller
+checks the account is visible); its cache key then names the account (`account_key`).
+
 Each answer is one SQL aggregate over `scope()`d rows, cached with `cached()` in the
 request's namespace; a write moves that namespace to a new generation, so the next call
 after a write rebuilds.
@@ -59,71 +62,80 @@ def in_month(month):
     return (Transaction.date >= first) & (Transaction.date <= last)
 
 
-def latest_month():
+def narrowed(stmt, account):
+    """`stmt` limited to one account's rows; every visible row when `account` is None."""
+    return stmt if account is None else stmt.where(Transaction.account_id == account)
+
+
+def account_key(key, account):
+    return key if account is None else f"{key}:account:{account}"
+
+
+def latest_month(account=None):
     """The latest month with a visible row dated in the accepted range (`bounds`), or None
     when there is none. A row dated outside — stored before dates were bounded — stays in
     lists for its owner to fix, but no chart, nor the dashboard, opens on year 9999 (whose
     trend would end past the last representable date)."""
     def build():
-        day = db.session.execute(scope(select(func.max(Transaction.date)).where(
-            Transaction.date.between(FIRST_DATE, last_date())))).scalar()
+        day = db.session.execute(scope(narrowed(select(func.max(Transaction.date)).where(
+            Transaction.date.between(FIRST_DATE, last_date())), account))).scalar()
         return month_of(day) if day else None
-    return cached("summary:latest-month", build)
+    return cached(account_key("summary:latest-month", account), build)
 
 
-def default_month():
-    return latest_month() or current_month()
+def default_month(account=None):
+    return latest_month(account) or current_month()
 
 
-def month_summary(month):
+def month_summary(month, account=None):
     """{month, income, expenses, net, count} of the rows dated in `month`."""
     valid_month(month)
 
     def build():
-        income, spent, count = db.session.execute(scope(
+        income, spent, count = db.session.execute(scope(narrowed(
             select(money_sum(INCOME), money_sum(SPENT), func.count(Transaction.id))
-            .where(in_month(month))
+            .where(in_month(month)), account)
         )).one()
         return {"month": month, "income": money(income), "expenses": money(spent),
                 "net": money(income - spent), "count": count}
-    return cached(f"summary:{month}", build)
+    return cached(account_key(f"summary:{month}", account), build)
 
 
-def category_totals(month):
+def category_totals(month, account=None):
     """[{category, total, count}]: the month's spending per category, largest first;
     uncategorised spending has category null."""
     valid_month(month)
 
     def build():
         total = money_sum(-Transaction.amount).label("total")
-        rows = db.session.execute(scope(
+        rows = db.session.execute(scope(narrowed(
             select(Transaction.category, total, func.count(Transaction.id))
             .where(in_month(month), Transaction.amount < 0)
             .group_by(Transaction.category)
-            .order_by(total.desc(), Transaction.category.asc().nulls_last())
+            .order_by(total.desc(), Transaction.category.asc().nulls_last()), account)
         )).all()
         return [{"category": category, "total": money(spent), "count": count}
                 for category, spent, count in rows]
-    return cached(f"categories:{month}", build)
+    return cached(account_key(f"categories:{month}", account), build)
 
 
-def monthly_trends(months, last=None):
+def monthly_trends(months, last=None, account=None):
     """[{month, income, expenses, net}] for `months` months ending with `last` (a checked
     "YYYY-MM"; the latest month with rows when None), oldest first."""
     if not 1 <= months <= MAX_TREND_MONTHS:
         raise AppError(422, "validation_error",
                        f"months: must be between 1 and {MAX_TREND_MONTHS}", field="months")
 
-    last = last or default_month()
+    last = last or default_month(account)
 
     def build():
         first = shift(last, -(months - 1))
         year = cast(extract("year", Transaction.date), Integer).label("year")
         month_no = cast(extract("month", Transaction.date), Integer).label("month_no")
-        rows = db.session.execute(scope(
+        rows = db.session.execute(scope(narrowed(
             select(year, month_no, money_sum(INCOME), money_sum(SPENT))
             .where(Transaction.date >= bounds(first)[0], Transaction.date <= bounds(last)[1])
-            .group_by(year, month_no)
+            .group_by(year, month_no), account)
         )).all()
         totals = {f"{y:04d}-{m:02d}": (income, spent) for y, m, income, spent in rows}
         trend = []
@@ -132,10 +144,10 @@ def monthly_trends(months, last=None):
             trend.append({"month": month, "income": money(income), "expenses": money(spent),
                           "net": money(income - spent)})
         return trend
-    return cached(f"trends:{months}:{last}", build)
+    return cached(account_key(f"trends:{months}:{last}", account), build)
 
 
-def top_merchants(month=None, limit=10):
+def top_merchants(month=None, limit=10, account=None):
     """[{merchant, total, count}]: where the money went, by merchant, largest first; for one
     month, or over all visible rows when `month` is None."""
     if month is not None:
@@ -153,7 +165,7 @@ def top_merchants(month=None, limit=10):
                 .limit(limit))
         if month is not None:
             stmt = stmt.where(in_month(month))
-        rows = db.session.execute(scope(stmt)).all()
+        rows = db.session.execute(scope(narrowed(stmt, account))).all()
         return [{"merchant": merchant, "total": money(spent), "count": count}
                 for merchant, spent, count in rows]
-    return cached(f"merchants:{month or 'all'}:{limit}", build)
+    return cached(account_key(f"merchants:{month or 'all'}:{limit}", account), build)

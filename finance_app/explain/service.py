@@ -17,7 +17,16 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, type_coerce
 
 from ..months import bounds, shift
-from ..charts.service import CENT, MONEY, money, money_sum, month_summary, valid_month
+from ..charts.service import (
+    CENT,
+    MONEY,
+    account_key,
+    money,
+    money_sum,
+    month_summary,
+    narrowed,
+    valid_month,
+)
 from ..extensions import db
 from ..isolation import cached, owned_or_404, scope
 from ..models import Transaction
@@ -29,22 +38,23 @@ RECURRING_TOLERANCE = Decimal("0.10")
 USUAL_RANGE = (Decimal("0.8"), Decimal("1.25"))
 
 
-def explain_month(month):
-    """{month, headline, previous_month, drivers, new_recurring} for `month`."""
+def explain_month(month, account=None):
+    """{month, headline, previous_month, drivers, new_recurring} for `month` (of one
+    account's rows when `account` is an account id: see charts.service)."""
     valid_month(month)
 
     def build():
         previous = shift(month, -1)
-        now, before = month_summary(month), month_summary(previous)
+        now, before = month_summary(month, account), month_summary(previous, account)
         return {
             "month": month,
             "headline": _headline(now, before),
             "previous_month": previous,
-            "drivers": (_spending_changes(Transaction.category, "category", month)
-                        + _spending_changes(Transaction.merchant, "merchant", month)),
-            "new_recurring": _new_recurring(month),
+            "drivers": (_spending_changes(Transaction.category, "category", month, account)
+                        + _spending_changes(Transaction.merchant, "merchant", month, account)),
+            "new_recurring": _new_recurring(month, account),
         }
-    return cached(f"explain:month:{month}", build)
+    return cached(account_key(f"explain:month:{month}", account), build)
 
 
 def _headline(now, before):
@@ -67,7 +77,7 @@ def _when(condition, value):
     return case((condition, value), else_=0)
 
 
-def _spending_changes(column, kind, month):
+def _spending_changes(column, kind, month, account):
     """The `column` values (category or merchant) whose spending changed most since the
     previous month: [{kind, name, current, previous, delta}]."""
     first, last = bounds(month)
@@ -87,10 +97,10 @@ def _spending_changes(column, kind, month):
         stmt = stmt.where(column.is_not(None))
     return [{"kind": kind, "name": name, "current": money(now), "previous": money(before),
              "delta": money(now - before)}
-            for name, now, before in db.session.execute(scope(stmt)).all()]
+            for name, now, before in db.session.execute(scope(narrowed(stmt, account))).all()]
 
 
-def _new_recurring(month):
+def _new_recurring(month, account):
     """[{merchant, category, amount, previous_amount}]: new recurring charges (see above)."""
     first, last = bounds(month)
     previous_first = bounds(shift(month, -1))[0]
@@ -109,7 +119,8 @@ def _new_recurring(month):
             .order_by(amount.desc(), Transaction.merchant.asc()))
     return [{"merchant": merchant, "category": category, "amount": money(now),
              "previous_amount": money(before)}
-            for merchant, category, now, before in db.session.execute(scope(stmt)).all()]
+            for merchant, category, now, before in db.session.execute(
+                scope(narrowed(stmt, account))).all()]
 
 
 def explain_transaction(tx_id):

@@ -15,6 +15,7 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import delete, select, text
 
+from ..accounts.service import default_account, own_account_or_404
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import current_principal, invalidate_after_write, scope
@@ -32,6 +33,7 @@ class ImportResult:
     """What an import did (or, for a dry run, would do)."""
 
     batch_id: Optional[int] = None
+    account_id: Optional[int] = None
     rows: int = 0
     imported: int = 0
     duplicates: int = 0
@@ -43,7 +45,8 @@ class ImportResult:
     message: Optional[str] = None  # set when there was nothing new to import
 
     def to_json(self):
-        return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
+        return {"batch_id": self.batch_id, "account_id": self.account_id, "rows": self.rows,
+                "imported": self.imported,
                 "duplicates": self.duplicates, "errors": self.errors,
                 "error_count": self.error_count, "mapping": self.mapping,
                 "warnings": self.warnings, "preview": self.preview, "message": self.message}
@@ -84,21 +87,82 @@ def _my(stmt, model):
     return scope(stmt.where(model.user_id == current_principal().id))
 
 
-def remembered_mapping(columns):
-    saved = db.session.execute(
-        _my(select(ImportMapping.mapping), ImportMapping).where(
+def _remembered(columns):
+    return db.session.execute(
+        _my(select(ImportMapping), ImportMapping).where(
             ImportMapping.layout == _layout(columns))).scalar()
-    return json.loads(saved) if saved else None
 
 
-def _remember_mapping(columns, mapping):
-    layout = _layout(columns)
-    row = db.session.execute(
-        _my(select(ImportMapping), ImportMapping).where(ImportMapping.layout == layout)).scalar()
+def remembered_mapping(columns):
+    saved = _remembered(columns)
+    return json.loads(saved.mapping) if saved else None
+
+
+def remembered_account_id(columns):
+    """The account this file layout's rows went into last time, if any."""
+    saved = _remembered(columns)
+    return saved.account_id if saved else None
+
+
+def _remember_mapping(columns, mapping, account_id):
+    row = _remembered(columns)
     if row is None:
-        db.session.add(ImportMapping(layout=layout, mapping=json.dumps(mapping)))
+        db.session.add(ImportMapping(layout=_layout(columns), mapping=json.dumps(mapping),
+                                     account_id=account_id))
     else:
-        row.mapping, row.updated_at = json.dumps(mapping), utcnow()
+        row.mapping, row.account_id, row.updated_at = json.dumps(mapping), account_id, utcnow()
+
+
+def chosen_account(parsed, account_id=None):
+    """The account an upload's rows go into, if chosen: the one named (the caller's own,
+    else 404); else the one its file layout went into last time, while it is still theirs.
+    None: each row goes into the caller's default account for its currency."""
+    if account_id is not None:
+        return own_account_or_404(account_id)
+    remembered = remembered_account_id(parsed.columns)
+    if remembered is not None:
+        try:
+            return own_account_or_404(remembered)
+        except AppError:
+            pass
+    return None
+
+
+class _RowAccounts:
+    """Which account each row of an upload goes into. A chosen account takes every row, and
+    a row in another currency (its currency column or symbol; the header's, as in
+    `Betrag (EUR)`, counts for every row) refuses the whole file. With none chosen, each
+    row goes into the caller's default account for its currency (made if need be), so a
+    multi-currency export (Revolut) never adds two currencies together either."""
+
+    def __init__(self, parsed, chosen):
+        self.chosen = chosen
+        self.default_currency = parsed.header_currency or (
+            chosen.currency if chosen else current_app.config["DEFAULT_CURRENCY"])
+        if chosen and parsed.header_currency and parsed.header_currency != chosen.currency:
+            raise _currency_mismatch(chosen, parsed.header_currency)
+        self.defaults = {}
+        self.first = chosen
+
+    def of(self, row):
+        currency = row.currency or self.default_currency
+        if self.chosen:
+            if currency != self.chosen.currency:
+                raise _currency_mismatch(self.chosen, currency, row.line)
+            return self.chosen
+        if currency not in self.defaults:
+            self.defaults[currency] = default_account(currency)
+            self.first = self.first or self.defaults[currency]
+        return self.defaults[currency]
+
+
+def _currency_mismatch(account, currency, line=None):
+    where = f"Line {line} is" if line else "The file's amounts are"
+    return AppError(
+        422, "currency_mismatch",
+        f"{where} in {currency}, but the account “{account.name}” holds {account.currency}. "
+        f"Nothing was imported: choose or create an account in {currency}.",
+        currency=currency, account_currency=account.currency)
 
 
 def open_upload(fileobj, mapping=None):
@@ -120,10 +184,13 @@ def open_upload(fileobj, mapping=None):
 
 
 def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=False,
-               progress=None):
-    """Import (or, with dry_run, only check) a CSV upload. Raises AppError on refusal."""
+               progress=None, account_id=None):
+    """Import (or, with dry_run, only check) a CSV upload into one of the caller's accounts
+    (`chosen_account`, else the default one for the file's currency). Raises AppError on refusal — a currency named by the file (a header
+    like `Betrag (EUR)`, a currency column, a symbol) other than the account's among them."""
     parsed = open_upload(fileobj, mapping)
     user_id = current_principal().id
+    accounts = _RowAccounts(parsed, chosen_account(parsed, account_id))
     result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings))
     batch = None
     seen, pending = {}, []
@@ -135,11 +202,11 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
 
     def flush_chunk():
         nonlocal batch
-        fingerprints = [fp for _, fp in pending]
+        fingerprints = [fp for _, _, fp in pending]
         existing = set(db.session.execute(
             _my(select(Transaction.fingerprint), Transaction)
             .where(Transaction.fingerprint.in_(fingerprints))).scalars()) if check_duplicates else set()
-        new = [(row, fp) for row, fp in pending if fp not in existing]
+        new = [(row, account, fp) for row, account, fp in pending if fp not in existing]
         result.duplicates += len(pending) - len(new)
         writing = not dry_run and (skip_bad_lines or not result.error_count)
         if writing and new:
@@ -148,13 +215,12 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                 db.session.add(batch)
                 db.session.flush()
                 result.batch_id = batch.id
-            default_currency = current_app.config["DEFAULT_CURRENCY"]
             batch_id = batch.id
             # In writing.COLUMNS order. The owner is stamped here: COPY passes no ORM hook.
             writer.write([
-                (user_id, r.date, r.amount, r.currency or default_currency, r.description,
+                (user_id, account.id, r.date, r.amount, account.currency, r.description,
                  r.merchant, r.category, batch_id, fp, utcnow())
-                for r, fp in new])
+                for r, account, fp in new])
         result.imported += len(new)
         pending.clear()
         if progress:
@@ -168,13 +234,15 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                 if len(result.errors) < MAX_LISTED_ERRORS:
                     result.errors.append({"line": item.line, "message": item.message})
                 continue
+            account = accounts.of(item)
             result.rows += 1
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.append(row_json(item))
-            pending.append((item, fingerprint(item, seen)))
+            pending.append((item, account, fingerprint(item, seen)))
             if len(pending) >= CHUNK_ROWS:
                 flush_chunk()
         flush_chunk()
+        result.account_id = accounts.first and accounts.first.id
         if result.error_count and not skip_bad_lines and not dry_run:
             raise AppError(
                 422, "invalid_rows",
@@ -192,7 +260,7 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
         else:
             writer.finish()
             batch.row_count = result.imported
-        _remember_mapping(parsed.columns, parsed.mapping)
+        _remember_mapping(parsed.columns, parsed.mapping, accounts.chosen and accounts.chosen.id)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -15,8 +15,8 @@ from sqlalchemy import Column, MetaData, Table, insert, select
 from ..models import Transaction
 
 # What an import writes, in the order of each row's tuple; `id` is the table's own.
-COLUMNS = ("user_id", "date", "amount", "currency", "description", "merchant", "category",
-           "import_batch_id", "fingerprint", "created_at")
+COLUMNS = ("user_id", "account_id", "date", "amount", "currency", "description", "merchant",
+           "category", "import_batch_id", "fingerprint", "created_at")
 
 
 def row_writer(session):

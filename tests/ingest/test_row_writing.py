@@ -9,6 +9,7 @@ import pytest
 from flask import jsonify, request
 from sqlalchemy import select
 
+from finance_app.accounts.service import default_account
 from finance_app.extensions import db
 from finance_app.ingest import service, writing
 from finance_app.isolation import unscoped
@@ -129,7 +130,7 @@ def test_a_failure_after_the_rows_are_written_leaves_nothing(backend_app, erin, 
                                                              small_chunks, monkeypatch):
     before = stored(backend_app)
 
-    def fail(columns, mapping):  # runs after every row is written, before the commit
+    def fail(columns, mapping, account_id):  # after every row is written, before the commit
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(service, "_remember_mapping", fail)
@@ -158,8 +159,11 @@ def write_probe(postgres_app):
     @probe_route(postgres_app, "/api/_probe/write-row", methods=("POST",))
     def write_row():
         writer = writing.row_writer(db.session)
-        writer.write([(request.json["owner"], date(2024, 11, 1), Decimal("-1.00"), "EUR",
-                       "planted", None, None, None, None, utcnow())])
+        # In the caller's account: for another owner the wall's policy refuses the row
+        # before the foreign key (account_id, user_id) would.
+        account_id = default_account("EUR").id
+        writer.write([(request.json["owner"], account_id, date(2024, 11, 1), Decimal("-1.00"),
+                       "EUR", "planted", None, None, None, None, utcnow())])
         driver = db.session.connection().connection.driver_connection
         role = driver.execute("SELECT current_user").fetchone()[0]
         writer.finish()

@@ -18,11 +18,13 @@ owner; see matrix_ledger.py), by shape:
 - "aggregate": numbers without row text (charts): equal `reference(rows)`, the analytics
   reference of tests/charts/ledger.py over exactly the rows the viewer may see;
 - "personal": the viewer's own things whatever the flag (import history): own markers only;
-- "row": called with each owner's transaction id: a read (GET) answers 200 and a write
-  changes the row when the viewer may see it; otherwise 404 (never 403), no marker, and
-  nothing of that owner changes;
-- "batch": as "row", with each owner's import batch, personal on every ledger;
-- "create": stamps the viewer as the owner of what it creates, whatever the flag;
+- "row": called with each owner's row of an owned model, named in the path by a placeholder
+  of `PLACEHOLDERS` (`{row}` a transaction, `{batch}` an import batch, `{account}` an
+  account): a read (GET) answers 200 and a write changes the row when the viewer may see
+  it; otherwise 404 (never 403), no marker, and nothing of that owner changes. A
+  placeholder's model may be personal on every ledger (import batches);
+- "create": stamps the viewer as the owner of what it creates, whatever the flag (201 from
+  the API, a redirect from a page);
 - "covered": a flow held per upload session, which the generic probe cannot drive;
   `covered_by` names the test that checks it for owner vs other user.
 Every entry, of every shape, answers 503 under the emergency lock, and every response the
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from finance_app.isolation import ADMIN, AUTH, DATA, MONITORING, PUBLIC
+from finance_app.models import Account, ImportBatch, Transaction
 from tests.charts import ledger as ref
 
 ROUTE_KINDS = {
@@ -110,6 +113,14 @@ ROUTE_KINDS = {
     "explain_api.api_month": DATA,
     "explain_api.api_transaction": DATA,
     "explain.transaction": DATA,
+    "accounts.index": DATA,
+    "accounts.create": DATA,
+    "accounts.rename": DATA,
+    "accounts_api.api_list": DATA,
+    "accounts_api.api_create": DATA,
+    "accounts_api.api_get": DATA,
+    "accounts_api.api_update": DATA,
+    "accounts_api.api_delete": DATA,
 }
 
 
@@ -130,13 +141,55 @@ OWNERS = {
 VIEWERS = ("alice", "carol")  # one isolated, one on the shared ledger
 # Whose rows a viewer on each ledger may see and change besides their own.
 SEES = {ISOLATED: set(), SHARED: {SHARED, NOBODY}}
-PERSONAL_SHAPES = ("personal", "batch")
+
+
+# --- the owned rows a route can name --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placeholder:
+    """An owned model whose rows data routes name in their paths (`{name}`). The matrix's
+    ledger gives every owner in OWNERS one row of it (the owner's own, made by `make`), whose
+    `marker` column names the owner, so that a leak shows in a response; the probe checks
+    the owner's row against every route that names the placeholder, and `matrix.state`
+    compares every column of every owner's rows of every model here before and after.
+
+    A model added to the app is covered by adding its entry here, then its routes to
+    ROUTE_KINDS and DATA_ROUTES with `{name}` in their paths."""
+
+    model: type
+    marker: str                # the column holding the owner-naming text
+    make: Callable = None      # (ledger, owner name, user id or None) -> the row's id
+    personal: bool = False     # the owner's own on every ledger (import batches)
+
+    def marker_of(self, name):
+        return MARKER_TEXT[self.marker].format(name=name)
+
+
+# The text in each placeholder's marker column for owner `name` (see matrix_ledger.py: the
+# People fixture's rows and batches already carry these).
+MARKER_TEXT = {"description": "{name} coffee", "filename": "{name}-statement.csv",
+               "name": "{name} savings"}
+
+
+def _make_account(ledger, name, user_id):
+    """An empty account of the owner's (an unowned one for UNOWNED): deletable, renamable."""
+    return ledger.add_row(Account(user_id=user_id, name=f"{name} savings", kind="savings",
+                                  currency="EUR"))
+
+
+PLACEHOLDERS = {
+    # The owner's coffee row and the import batch holding it are the ledger's own rows.
+    "row": Placeholder(Transaction, "description"),
+    "batch": Placeholder(ImportBatch, "filename", personal=True),
+    "account": Placeholder(Account, "name", make=_make_account),
+}
 
 
 def may_reach(route, viewer, owner):
     if owner == viewer:
         return True
-    return route.shape not in PERSONAL_SHAPES and OWNERS[owner] in SEES[OWNERS[viewer]]
+    personal = route.shape == "personal" or (route.shape == "row" and route.placeholder.personal)
+    return not personal and OWNERS[owner] in SEES[OWNERS[viewer]]
 
 
 # --- the data routes --------------------------------------------------------------------------
@@ -149,7 +202,7 @@ CREATED = "matrix create"  # the description of what the "create" routes make
 @dataclass(frozen=True)
 class DataRoute:
     endpoint: str
-    path: str                     # "{row}", "{batch}", "{token}": see `url`
+    path: str                     # PLACEHOLDERS' "{row}", "{batch}", ..., "{token}": see `url`
     shape: str = "list"           # see the module docstring
     method: str = "GET"
     body: dict = field(default=None)    # JSON body
@@ -165,11 +218,19 @@ class DataRoute:
     @property
     def is_write(self):
         """Whether it changes rows (assistant tools are POSTs that only read)."""
-        return self.shape in ("create", "batch") or (self.shape == "row" and self.method != "GET")
+        return self.shape == "create" or (self.shape == "row" and self.method != "GET")
 
-    def url(self, row, batch, token=UPLOAD_TOKEN):
-        """The path with a transaction id, an import batch id and an upload token filled in."""
-        return self.path.format(row=row, batch=batch, token=token)
+    @property
+    def placeholder(self):
+        """The PLACEHOLDERS entry a "row" route names in its path."""
+        named = [p for name, p in PLACEHOLDERS.items() if f"{{{name}}}" in self.path]
+        assert len(named) == 1, f"{self}: a row route names one of {sorted(PLACEHOLDERS)}"
+        return named[0]
+
+    def url(self, token=UPLOAD_TOKEN, **ids):
+        """The path with an id for each placeholder (`row=`, `batch=`, ...) and an upload
+        token filled in."""
+        return self.path.format(token=token, **ids)
 
     def __str__(self):
         return f"{self.method} {self.path}"
@@ -210,9 +271,9 @@ DATA_ROUTES = [
               method="DELETE"),
     DataRoute("ingest.upload_form", "/import", shape="personal"),
     DataRoute("ingest_api.api_batches", "/api/ingest/batches", shape="personal"),
-    DataRoute("ingest_api.api_undo", "/api/ingest/batches/{batch}", shape="batch",
+    DataRoute("ingest_api.api_undo", "/api/ingest/batches/{batch}", shape="row",
               method="DELETE"),
-    DataRoute("ingest.undo", "/import/batches/{batch}/undo", shape="batch", method="POST",
+    DataRoute("ingest.undo", "/import/batches/{batch}/undo", shape="row", method="POST",
               form={}),
     DataRoute("ingest_api.api_import", "/api/ingest", shape="create", method="POST",
               upload=f"Date,Description,Amount\n{MONTH}-30,{CREATED},-1.00\n"),
@@ -248,4 +309,20 @@ DATA_ROUTES = [
     DataRoute("explain_api.api_month", f"/api/explain/month/{MONTH}"),
     DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
     DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),
+    DataRoute("accounts.index", "/accounts"),
+    DataRoute("accounts.create", "/accounts", shape="create", method="POST",
+              form={"name": CREATED, "currency": "EUR"}),
+    DataRoute("accounts.rename", "/accounts/{account}/rename", shape="row", method="POST",
+              form={"name": "Matrix"}),
+    DataRoute("accounts_api.api_list", "/api/accounts"),
+    DataRoute("accounts_api.api_create", "/api/accounts", shape="create", method="POST",
+              body={"name": CREATED, "currency": "EUR"}),
+    DataRoute("accounts_api.api_get", "/api/accounts/{account}", shape="row"),
+    DataRoute("accounts_api.api_update", "/api/accounts/{account}", shape="row",
+              method="PATCH", body={"name": "Matrix"}),
+    DataRoute("accounts_api.api_delete", "/api/accounts/{account}", shape="row",
+              method="DELETE"),
+    # One account's rows, with running balances: the account must be visible.
+    DataRoute("transactions_api.api_list", "/api/transactions?account={account}", shape="row"),
+    DataRoute("transactions.index", "/transactions?account={account}", shape="row"),
 ]
