@@ -1,6 +1,7 @@
 """Accounts: the API and page, balances, transactions in accounts, running balances, and
 import into an account (chosen, remembered per file layout, currency from the file)."""
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -319,3 +320,39 @@ def test_the_dashboard_of_an_invisible_account_is_404(ann, ben):
     [his] = ben.get("/api/accounts").json
     assert ann.get(f"/?account={his['id']}").status_code == 404
     assert ann.get("/?account=abc").status_code == 404
+
+
+# --- the web import ---------------------------------------------------------------------------
+
+def web_upload(client, text, **form):
+    return client.post("/import", data={"csrf_token": csrf_token(client, "/import"),
+                                        "file": (io.BytesIO(text.encode()), "bank.csv"), **form},
+                       content_type="multipart/form-data")
+
+
+def test_the_web_import_into_a_new_account(app, ann):
+    csv = "Date,Description,Amount\n2024-11-07,web first,-1.50\n"
+    preview = web_upload(ann, csv, account_id="new", new_name="Travel card", new_kind="card",
+                         new_currency="gbp")
+    assert preview.status_code == 200, preview.text
+    assert accounts_of(app, ann.user_id)["Travel card"] == ("card", "GBP", Decimal("0.00"))
+    [travel] = [a for a in ann.get("/api/accounts").json if a["name"] == "Travel card"]
+    assert f'<option value="{travel["id"]}" selected>Travel card (GBP)' in preview.text
+    token = re.search(r"/import/([0-9a-f]{32})/confirm", preview.text).group(1)
+    done = ann.post(f"/import/{token}/confirm", data={
+        "csrf_token": csrf_token(ann, "/import"), "account_id": str(travel["id"])})
+    assert done.status_code == 302
+    assert ann.get(f"/api/accounts/{travel['id']}").json["balance"] == "-1.50"
+    [row] = ann.get(f"/api/transactions?account={travel['id']}").json["items"]
+    assert (row["description"], row["currency"]) == ("web first", "GBP")
+
+
+def test_the_web_import_says_why_a_file_in_another_currency_is_refused(app, ann):
+    usd = create(ann, name="US checking", currency="USD").json
+    refused = web_upload(ann, SPARKASSE, account_id=str(usd["id"]))
+    assert refused.status_code == 422
+    assert "in EUR, but the account “US checking” holds USD" in refused.text
+    assert rows_of(app, ann.user_id) == 2
+    bad = web_upload(ann, SPARKASSE, account_id="new", new_name="", new_currency="EUR")
+    assert bad.status_code == 422 and "New account: name" in bad.text
+    assert len(accounts_of(app, ann.user_id)) == 2
