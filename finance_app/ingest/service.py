@@ -186,8 +186,9 @@ def open_upload(fileobj, mapping=None):
 def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=False,
                progress=None, account_id=None):
     """Import (or, with dry_run, only check) a CSV upload into one of the caller's accounts
-    (`chosen_account`, else the default one for the file's currency). Raises AppError on refusal — a currency named by the file (a header
-    like `Betrag (EUR)`, a currency column, a symbol) other than the account's among them."""
+    (see `_RowAccounts`). Raises AppError on refusal — among them a currency named by the file
+    (a header like `Betrag (EUR)`, a currency column, a symbol) other than the chosen
+    account's."""
     parsed = open_upload(fileobj, mapping)
     user_id = current_principal().id
     accounts = _RowAccounts(parsed, chosen_account(parsed, account_id))
