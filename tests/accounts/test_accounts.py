@@ -356,3 +356,26 @@ def test_the_web_import_says_why_a_file_in_another_currency_is_refused(app, ann)
     bad = web_upload(ann, SPARKASSE, account_id="new", new_name="", new_currency="EUR")
     assert bad.status_code == 422 and "New account: name" in bad.text
     assert len(accounts_of(app, ann.user_id)) == 2
+
+
+@pytest.mark.postgres
+def test_balances_running_balances_and_import_on_postgresql(postgres_app):
+    """The same queries behind the wall: balances (GROUP BY the account), running balances
+    (a self-join of the account's rows), an import into an account (COPY) and the refusal
+    of another currency."""
+    set_isolation(postgres_app, ["general"])
+    user_id = add_user(postgres_app, "pia@example.com")
+    add_transactions(postgres_app, user_id, [(date(2024, 11, 1), "-10.00", "pia lunch")])
+    pia = login(postgres_app.test_client(), "pia@example.com")
+    card = create(pia, name="Card", kind="card", opening_balance="50.00").json
+    assert upload(pia, "Date,Description,Amount\n2024-11-02,a,-5.00\n2024-11-03,b,-1.25\n",
+                  account_id=str(card["id"])).status_code == 201
+    balances = {a["name"]: a["balance"] for a in pia.get("/api/accounts").json}
+    assert balances == {"Card": "43.75", "Main account": "-10.00"}
+    listed = pia.get(f"/api/transactions?account={card['id']}").json["items"]
+    assert [t["running_balance"] for t in listed] == ["43.75", "45.00"]
+    refused = upload(pia, SPARKASSE, account_id=str(create(pia, name="US", currency="USD")
+                                                      .json["id"]))
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "currency_mismatch"
+    assert rows_of(postgres_app, user_id) == 3
+    assert pia.delete(f"/api/accounts/{card['id']}").status_code == 409
