@@ -86,6 +86,13 @@ def list_accounts():
     return [(account, _cents(balance)) for account, balance in rows]
 
 
+def visible_accounts():
+    """The caller's visible accounts by name, without balances (a choice of account: no sum
+    over their rows)."""
+    return db.session.execute(scope(select(Account).order_by(Account.name, Account.id))
+                              ).scalars().all()
+
+
 def account_with_balance(account_id):
     account = owned_or_404(Account, account_id)
     balance = db.session.execute(scope(_with_balances().where(Account.id == account.id))).one()[1]

@@ -13,7 +13,7 @@ from flask import (
 )
 from pydantic import ValidationError
 
-from ..accounts.service import list_accounts
+from ..accounts.service import visible_accounts
 from ..api import parse_body, parse_query, validation_error
 from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
@@ -98,7 +98,7 @@ def index():
     return render_template(
         "transactions/index.html", filters=filters, error=error, items=items, total=total,
         categories=service.visible_categories(), isolated=isolation_on(),
-        accounts=list_accounts(), balances=balances,
+        accounts=visible_accounts(), balances=balances,
     ), 400 if error else 200
 
 
