@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from flask_migrate import upgrade
 from werkzeug.datastructures import Headers
@@ -181,19 +180,15 @@ def add_user(app, email, cohort="general", is_admin=False, password=PASSWORD):
 def add_transactions(app, user_id, rows):
     """rows: (date, amount, description[, merchant, category]) tuples; returns their ids."""
     with app.app_context(), unscoped("test fixture"):
-        # Before migration 0015 (a test of an earlier revision) there are no accounts.
-        account_id = (main_account(user_id) if sa_inspect(db.engine).has_table("accounts")
-                      else None)
+        account_id = main_account(user_id)
         objs = []
         for row in rows:
             day, amount, description, *rest = row
             merchant = rest[0] if rest else None
             category = rest[1] if len(rest) > 1 else None
-            tx = Transaction(user_id=user_id, date=day, amount=Decimal(amount),
-                             description=description, merchant=merchant, category=category)
-            if account_id is not None:  # unset, the column need not exist
-                tx.account_id = account_id
-            objs.append(tx)
+            objs.append(Transaction(user_id=user_id, date=day, amount=Decimal(amount),
+                                    description=description, merchant=merchant,
+                                    category=category, account_id=account_id))
         db.session.add_all(objs)
         db.session.commit()
         return [o.id for o in objs]
