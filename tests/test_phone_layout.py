@@ -9,7 +9,8 @@ from tests.support.browser import sign_in
 pytestmark = pytest.mark.browser
 
 PHONE = (390, 844)
-PAGES = ("/", "/transactions", "/import", "/suggestions", "/settings", "/admin/flags")
+PAGES = ("/", "/transactions", "/accounts", "/import", "/suggestions", "/settings",
+         "/admin/flags")
 
 
 def test_every_page_fits_a_phone(people, new_page, output_dir):
