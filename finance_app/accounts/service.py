@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..api import Body
 from ..errors import AppError
 from ..extensions import db
-from ..isolation import current_principal, invalidate_after_write, owned_or_404, scope
+from ..isolation import cached, current_principal, invalidate_after_write, owned_or_404, scope
 from ..models import ACCOUNT_KINDS, Account, Transaction
 from ..transactions.money import parse_money
 
@@ -69,21 +69,26 @@ class AccountOut(BaseModel):
     created_at: datetime
 
 
-# An account's balance: its opening balance plus the sum of its rows.
-_BALANCE = (Account.opening_balance + func.coalesce(func.sum(Transaction.amount), 0)).label(
-    "balance")
-
-
-def _with_balances():
-    return (select(Account, _BALANCE)
+def _balances():
+    """{account id: balance} of the visible accounts: the opening balance plus the sum of
+    the account's rows. One aggregate over the visible rows, cached in the request's
+    namespace like every figure derived from rows (a write moves it to a new generation)."""
+    def build():
+        balance = Account.opening_balance + func.coalesce(func.sum(Transaction.amount), 0)
+        rows = db.session.execute(scope(
+            select(Account.id, balance)
             .outerjoin(Transaction, Transaction.account_id == Account.id)
-            .group_by(Account.id))
+            .group_by(Account.id))).all()
+        return [(account_id, str(_cents(total))) for account_id, total in rows]
+    return {account_id: Decimal(total)
+            for account_id, total in cached("summary:account-balances", build)}
 
 
 def list_accounts():
     """The caller's visible accounts with their balances: [(Account, Decimal)] by name."""
-    rows = db.session.execute(scope(_with_balances().order_by(Account.name, Account.id))).all()
-    return [(account, _cents(balance)) for account, balance in rows]
+    balances = _balances()
+    return [(account, balances.get(account.id, account.opening_balance))
+            for account in visible_accounts()]
 
 
 def visible_accounts():
@@ -95,8 +100,7 @@ def visible_accounts():
 
 def account_with_balance(account_id):
     account = owned_or_404(Account, account_id)
-    balance = db.session.execute(scope(_with_balances().where(Account.id == account.id))).one()[1]
-    return account, _cents(balance)
+    return account, _balances().get(account.id, account.opening_balance)
 
 
 def _cents(value):
