@@ -88,7 +88,12 @@ def build_first(name, rows, instance: Path):
     with app.app_context():
         db.engine.dispose()  # a template database must have no connections
     with psycopg.connect(f"{PG_SERVER}/{name}", autocommit=True) as conn:
-        conn.execute(_ROWS_FOR_ONE, (ids[ISOLATED_VIEWER], ISOLATED_VIEWER_ROWS))
+        # Every owned row is in an account of its owner (migration 0015): one each.
+        conn.execute("INSERT INTO accounts (user_id, name, kind, currency, opening_balance, "
+                     "created_at) SELECT id, 'Main account', 'checking', 'EUR', 0, now() "
+                     "FROM users")
+        conn.execute(_ROWS_FOR_ONE, (ids[ISOLATED_VIEWER], ids[ISOLATED_VIEWER],
+                                     ISOLATED_VIEWER_ROWS))
         others = [ids[SHARED_VIEWER], *(ids[email] for email, _ in OTHERS)]
         _add_rows(conn, others, 1, rows - ISOLATED_VIEWER_ROWS)
     return Bench(tokens=tokens, user_ids=ids)
@@ -104,10 +109,11 @@ def grow(name, template, bench, rows_before, rows):
 
 
 _ROWS_FOR_ONE = """
-INSERT INTO transactions (user_id, date, amount, currency, description, merchant, category,
-                          created_at)
-SELECT %s, DATE '2020-01-01' + (i * 7) %% 2190, -((i %% 9000) / 100.0 + 1), 'EUR',
-       'purchase ' || i, 'Shop ' || (i %% 40), 'Category ' || (i %% 12), now()
+INSERT INTO transactions (user_id, account_id, date, amount, currency, description, merchant,
+                          category, created_at)
+SELECT %s, (SELECT id FROM accounts WHERE user_id = %s), DATE '2020-01-01' + (i * 7) %% 2190,
+       -((i %% 9000) / 100.0 + 1), 'EUR', 'purchase ' || i, 'Shop ' || (i %% 40),
+       'Category ' || (i %% 12), now()
 FROM generate_series(1, %s) AS i
 """
 
@@ -116,14 +122,16 @@ def _add_rows(conn, owners, first, last):
     """Rows numbered first..last spread over `owners` (every row has an owner since
     migration 0003); then
     VACUUM ANALYZE (planner statistics, and the visibility map index-only scans need)."""
+    accounts = [conn.execute("SELECT id FROM accounts WHERE user_id = %s",
+                             (owner,)).fetchone()[0] for owner in owners]
     conn.execute("""
-        INSERT INTO transactions (user_id, date, amount, currency, description, merchant,
-                                  category, created_at)
-        SELECT (%s::int[])[1 + i %% %s],
+        INSERT INTO transactions (user_id, account_id, date, amount, currency, description,
+                                  merchant, category, created_at)
+        SELECT (%s::int[])[1 + i %% %s], (%s::int[])[1 + i %% %s],
                DATE '2020-01-01' + (i * 13) %% 2190, -((i %% 9000) / 100.0 + 1), 'EUR',
                'purchase ' || i, 'Shop ' || (i %% 40), 'Category ' || (i %% 12), now()
         FROM generate_series(%s::int, %s::int) AS i
-    """, (owners, len(owners), first, last))
+    """, (owners, len(owners), accounts, len(owners), first, last))
     conn.execute("VACUUM ANALYZE")
 
 

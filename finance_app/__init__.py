@@ -78,6 +78,8 @@ def create_app(config=None, **overrides):
     answer_too_many_requests(app)
     _protect_forms(app)
 
+    from .accounts.routes import api_bp as accounts_api_bp
+    from .accounts.routes import bp as accounts_bp
     from .admin.routes import api_bp as admin_api_bp
     from .admin.routes import bp as admin_bp
     from .agent.routes import api_bp as agent_api_bp
@@ -107,7 +109,8 @@ def create_app(config=None, **overrides):
                       transactions_api_bp, ingest_bp, ingest_api_bp, suggest_bp, suggest_api_bp,
                       agent_api_bp, openapi_bp, charts_api_bp, explain_bp, explain_api_bp,
                       admin_bp, admin_api_bp, observability_bp, categories_bp, categories_api_bp,
-                      budgets_bp, budgets_api_bp, rules_bp, rules_api_bp):
+                      budgets_bp, budgets_api_bp, rules_bp, rules_api_bp,
+                      accounts_bp, accounts_api_bp):
         app.register_blueprint(blueprint)
 
     from .cli import register_cli

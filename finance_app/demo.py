@@ -15,7 +15,7 @@ from .admin import cohorts, settings
 from .extensions import db
 from .isolation.cache_keys import invalidate_namespaces
 from .isolation.change_lock import serialised_change
-from .models import Transaction, User
+from .models import Account, Transaction, User
 
 DEMO_PASSWORD = "demo-password"
 # Sign-ups join `newcomers`, isolated from the start like `staff`.
@@ -109,7 +109,7 @@ def generate_transactions(demo, end=None, months=12):
                 merchant, typical = rng.choice(demo.merchants[category])
                 amount = max(1, rng.gauss(typical, typical / 5))
                 rows.append(_row(on(rng.randint(1, days)), -amount,
-                                 f"CARD PURCHASE {merchant.upper()}", merchant, category))
+                                 f"{CARD} {merchant.upper()}", merchant, category))
         month_start = next_month
     rows = [r for r in rows if r["date"] <= end]
     # Leave some uncategorised, as real imports are.
@@ -119,9 +119,28 @@ def generate_transactions(demo, end=None, months=12):
     return sorted(rows, key=lambda r: r["date"])
 
 
+CARD = "CARD PURCHASE"
+DEMO_CURRENCY = "USD"
+
+
+def _demo_accounts(user_id):
+    """The demo user's checking account (salary, rent, subscriptions) and credit card (card
+    purchases), made if missing."""
+    accounts = []
+    for name, kind in (("Checking", "checking"), ("Credit card", "card")):
+        account = db.session.execute(select(Account).where(
+            Account.user_id == user_id, Account.name == name)).scalar()
+        if account is None:
+            account = Account(user_id=user_id, name=name, kind=kind, currency=DEMO_CURRENCY)
+            db.session.add(account)
+            db.session.flush()
+        accounts.append(account)
+    return accounts
+
+
 def _row(day, amount, description, merchant, category):
     return {"date": day, "amount": Decimal(str(amount)).quantize(Decimal("0.01")),
-            "currency": "USD", "description": description, "merchant": merchant,
+            "currency": DEMO_CURRENCY, "description": description, "merchant": merchant,
             "category": category}
 
 
@@ -142,7 +161,10 @@ def seed_demo(hash_password, define_demo_flag=None):
         ).scalar()
         if not has_rows:
             rows = generate_transactions(demo)
-            db.session.add_all(Transaction(user_id=user.id, **r) for r in rows)
+            checking, card = _demo_accounts(user.id)
+            db.session.add_all(Transaction(
+                user_id=user.id, account_id=(card if r["description"].startswith(CARD) else
+                                             checking).id, **r) for r in rows)
             created_rows += len(rows)
             seeded.append(user.id)
     db.session.commit()

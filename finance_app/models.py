@@ -128,8 +128,40 @@ class ImportMapping(Owned, db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     layout: Mapped[str] = mapped_column(String(64), nullable=False)
     mapping: Mapped[str] = mapped_column(Text, nullable=False)
+    # The account the layout's rows went into last time (offered first next time). Only ever
+    # used after checking it is the user's own (accounts.service.own_account_or_404).
+    account_id: Mapped[Optional[int]] = mapped_column(
+        Integer, ForeignKey("accounts.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+ACCOUNT_KINDS = ("checking", "card", "savings", "cash", "other")
+
+
+class Account(Owned, db.Model):
+    """Where a user's money sits (a bank account, a card, cash), in one currency. Every owned
+    transaction belongs to one account of its owner."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_accounts_user_id_name"),
+        # The key that transactions name their account and its owner by (see Transaction).
+        UniqueConstraint("id", "user_id", name="uq_accounts_id_user_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="checking")
+    # ISO 4217, three upper-case letters.
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    opening_balance: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), nullable=False, default=Decimal("0.00"), server_default="0"
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
     )
 
 
@@ -149,6 +181,18 @@ class Transaction(Owned, db.Model):
             ["import_batch_id", "user_id"], ["import_batches.id", "import_batches.user_id"],
             name="fk_transactions_import_batch_id_user_id_import_batches", ondelete="CASCADE",
         ),
+        # Likewise a transaction's account is its owner's: a row can never sit in another
+        # owner's account. An account with rows cannot be deleted (no cascade).
+        ForeignKeyConstraint(
+            ["account_id", "user_id"], ["accounts.id", "accounts.user_id"],
+            name="fk_transactions_account_id_user_id_accounts",
+        ),
+        # Every owned row has an account; only rows with no owner (a database before
+        # migration 0003) have none, as they have no owner to hold one.
+        CheckConstraint("account_id IS NOT NULL OR user_id IS NULL",
+                        name="account_when_owned"),
+        # One account's rows in the list's order (the account filter, running balances).
+        Index("ix_transactions_account_id_date_id", "account_id", "date", "id"),
         NEVER_REUSE_IDS,
     )
 
@@ -165,6 +209,7 @@ class Transaction(Owned, db.Model):
     merchant: Mapped[Optional[str]] = mapped_column(String(200))
     category: Mapped[Optional[str]] = mapped_column(String(100))
     import_batch_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    account_id: Mapped[Optional[int]] = mapped_column(Integer)
     # Duplicate detection on import: a hash of date, amount and description.
     fingerprint: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from flask_migrate import upgrade
 from werkzeug.datastructures import Headers
 
@@ -18,10 +19,11 @@ from finance_app import create_app
 from werkzeug.security import generate_password_hash
 
 import finance_app.auth.service as auth_service
+from finance_app.accounts.service import default_name
 from finance_app.auth.service import create_user
 from finance_app.extensions import db
 from finance_app.isolation import unscoped
-from finance_app.models import ImportBatch, Transaction
+from finance_app.models import Account, ImportBatch, Transaction
 from tests.support.services import fresh_postgres_database
 
 # Fixtures shared across the tree: a real Unleash server, a private Redis, the browser, the
@@ -177,20 +179,41 @@ def add_user(app, email, cohort="general", is_admin=False, password=PASSWORD):
 
 def add_transactions(app, user_id, rows):
     """rows: (date, amount, description[, merchant, category[, currency]]) tuples; returns
-    their ids. A row without a currency gets the model's default: the app's DEFAULT_CURRENCY."""
+    their ids. A row without a currency is in the app's DEFAULT_CURRENCY; each goes into its
+    owner's main account in its currency."""
     with app.app_context(), unscoped("test fixture"):
         objs = []
         for row in rows:
             day, amount, description, *rest = row
             merchant = rest[0] if rest else None
             category = rest[1] if len(rest) > 1 else None
-            currency = {"currency": rest[2]} if len(rest) > 2 else {}
+            currency = rest[2] if len(rest) > 2 else app.config["DEFAULT_CURRENCY"]
             objs.append(Transaction(user_id=user_id, date=day, amount=Decimal(amount),
                                     description=description, merchant=merchant,
-                                    category=category, **currency))
+                                    category=category, currency=currency,
+                                    account_id=main_account(user_id, currency)))
         db.session.add_all(objs)
         db.session.commit()
         return [o.id for o in objs]
+
+
+def main_account(user_id, currency):
+    """The id of `user_id`'s first account in `currency`, made ("Main account") if they have
+    none (every owned row is in an account of its owner); None for no owner. Inside an app
+    context and `unscoped`."""
+    if user_id is None:
+        return None
+    account_id = db.session.execute(select(Account.id).where(
+        Account.user_id == user_id, Account.currency == currency).order_by(Account.id)).scalar()
+    if account_id is None:
+        taken = db.session.execute(select(Account.name).where(
+            Account.user_id == user_id)).scalars().all()
+        account = Account(user_id=user_id, currency=currency,
+                          name=default_name(set(taken), currency))
+        db.session.add(account)
+        db.session.flush()
+        account_id = account.id
+    return account_id
 
 
 def add_batch(app, user_id, filename, transaction_ids):

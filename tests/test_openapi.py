@@ -148,3 +148,11 @@ def test_real_responses_match_the_documented_schemas(app):
     response_schema(doc, "/api/agent/tools/{name}", "post", "200").validate(ran)
     error = client.post("/api/agent/tools/top_merchants", json={"limit": 0}).json
     response_schema(doc, "/api/agent/tools/{name}", "post", "422").validate(error)
+    accounts = client.get("/api/accounts").json
+    response_schema(doc, "/api/accounts", "get", "200").validate(accounts)
+    account = client.get(f"/api/accounts/{accounts[0]['id']}").json
+    response_schema(doc, "/api/accounts/{account_id}", "get", "200").validate(account)
+    # One account's list: each row with its running balance.
+    page = client.get(f"/api/transactions?account={account['id']}").json
+    assert page["items"][0]["running_balance"]
+    response_schema(doc, "/api/transactions", "get", "200").validate(page)

@@ -115,6 +115,8 @@ def test_a_transaction_is_still_one_database_transaction(proxied_app, proxy, eri
     with proxied_app.app_context(), unscoped("test"):
         with db.engine.connect() as conn:
             uid = conn.execute(sa.text("SELECT id FROM users")).scalar_one()
+            account = conn.execute(sa.text("SELECT id FROM accounts WHERE user_id = :u"),
+                                   {"u": uid}).scalar_one()
             conn.rollback()
             xact = sa.text("SELECT pg_current_xact_id()::text")
             first = conn.execute(xact).scalar()
@@ -129,7 +131,7 @@ def test_a_transaction_is_still_one_database_transaction(proxied_app, proxy, eri
                     "SELECT array_agg(description ORDER BY id) FROM transactions")).scalar()
 
             conn.execute(sa.insert(Transaction.__table__).values(
-                user_id=uid, date=date(2024, 11, 4), amount=1,
+                user_id=uid, account_id=account, date=date(2024, 11, 4), amount=1,
                 description="kept only if all is", created_at=sa.func.now()))
             savepoint = conn.begin_nested()
             conn.execute(sa.text("UPDATE transactions SET description = 'undone'"))

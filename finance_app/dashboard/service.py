@@ -15,29 +15,32 @@ MERCHANTS_SHOWN = 8
 RECENT_ROWS = 10
 
 
-def chart_currencies():
-    """The currencies a viewer can draw the charts in: those of the visible rows."""
-    return charts.visible_currencies()
+def chart_currencies(account=None):
+    """The currencies a viewer can draw the charts in: those of the visible rows (of one
+    account's, when `account` is an account id)."""
+    return charts.visible_currencies(account)
 
 
-def month_view(month, currency=None):
+def month_view(month, currency=None, account=None):
     """The template's values for `month`, the charts in `currency` (a visible currency, or
-    None for the default)."""
-    summary = charts.month_summary(month)
+    None for the default), every figure narrowed to one account when `account` is an
+    account id."""
+    summary = charts.month_summary(month, account)
     picked = currency
     currency = currency or next((block["currency"] for block in summary["currencies"]),
-                                charts.main_currency())
+                                charts.main_currency(account))
     return {
         "summary": summary,
         "picked_currency": picked,
         "chart_currency": currency,
-        "chart_currencies": chart_currencies(),
+        "chart_currencies": chart_currencies(account),
         "chart_data": {
-            "trends": charts.monthly_trends(TREND_MONTHS, last=month, currency=currency),
-            "categories": charts.category_totals(month, currency),
-            "merchants": charts.top_merchants(month, MERCHANTS_SHOWN, currency),
+            "trends": charts.monthly_trends(TREND_MONTHS, last=month, currency=currency,
+                                            account=account),
+            "categories": charts.category_totals(month, currency, account),
+            "merchants": charts.top_merchants(month, MERCHANTS_SHOWN, currency, account),
         },
-        "explanation": explain_month(month, format_money),
-        "recent": transactions_page(Filters(month=month, limit=RECENT_ROWS)),
+        "explanation": explain_month(month, format_money, account),
+        "recent": transactions_page(Filters(month=month, limit=RECENT_ROWS, account=account)),
         "money_locale": request_locale(),  # the charts' axes write money as the page does
     }

@@ -25,7 +25,16 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, type_coerce
 
 from ..months import bounds, shift
-from ..charts.service import CENT, MONEY, money, money_sum, month_summary, valid_month
+from ..charts.service import (
+    CENT,
+    MONEY,
+    account_key,
+    money,
+    money_sum,
+    month_summary,
+    narrowed,
+    valid_month,
+)
 from ..extensions import db
 from ..isolation import cached, owned_or_404, scope
 from ..models import Transaction
@@ -37,17 +46,13 @@ RECURRING_TOLERANCE = Decimal("0.10")
 USUAL_RANGE = (Decimal("0.8"), Decimal("1.25"))
 
 
-def plain_money(amount, currency):
-    """Money in a sentence of JSON: "12.34 EUR"."""
-    return f"{amount} {currency}"
-
-
-def explain_month(month, write_money=plain_money):
-    """{month, headline, previous_month, drivers, new_recurring} for `month`; the headline's
+def explain_month(month, write_money=plain_money, account=None):
+    """{month, headline, previous_month, drivers, new_recurring} for `month` (of one
+    account's rows when `account` is an account id: see charts.service); the headline's
     amounts written by `write_money(amount, currency)`."""
     valid_month(month)
     previous = shift(month, -1)
-    now, before = month_summary(month), month_summary(previous)
+    now, before = month_summary(month, account), month_summary(previous, account)
 
     def build():
         # Currencies biggest first: this month's, then those only the month before had.
@@ -55,12 +60,13 @@ def explain_month(month, write_money=plain_money):
         return {
             "month": month,
             "previous_month": previous,
-            "drivers": (_spending_changes(Transaction.category, "category", month, order)
-                        + _spending_changes(Transaction.merchant, "merchant", month, order)),
-            "new_recurring": _new_recurring(month, order),
+            "drivers": (
+                _spending_changes(Transaction.category, "category", month, order, account)
+                + _spending_changes(Transaction.merchant, "merchant", month, order, account)),
+            "new_recurring": _new_recurring(month, order, account),
         }
     return {"headline": headline(now, before, write_money),
-            **cached(f"explain:month:{month}", build)}
+            **cached(account_key(f"explain:month:{month}", account), build)}
 
 
 def headline(now, before, write_money=plain_money):
@@ -111,7 +117,7 @@ def _by_currency(items, order, limit=None):
             for item in groups[currency]]
 
 
-def _spending_changes(column, kind, month, order):
+def _spending_changes(column, kind, month, order, account):
     """The `column` values (category or merchant) whose spending in a currency changed most
     since the previous month: [{kind, currency, name, current, previous, delta}]."""
     first, last = bounds(month)
@@ -131,11 +137,12 @@ def _spending_changes(column, kind, month, order):
     return _by_currency(
         [{"kind": kind, "currency": currency, "name": name, "current": money(now),
           "previous": money(before), "delta": money(now - before)}
-         for currency, name, now, before in db.session.execute(scope(stmt)).all()],
+         for currency, name, now, before in db.session.execute(
+             scope(narrowed(stmt, account))).all()],
         order, limit=DRIVER_LIMIT)
 
 
-def _new_recurring(month, order):
+def _new_recurring(month, order, account):
     """[{merchant, currency, category, amount, previous_amount}]: new recurring charges (see
     above)."""
     first, last = bounds(month)
@@ -157,7 +164,8 @@ def _new_recurring(month, order):
     return _by_currency(
         [{"merchant": merchant, "currency": currency, "category": category,
           "amount": money(now), "previous_amount": money(before)}
-         for merchant, currency, category, now, before in db.session.execute(scope(stmt)).all()],
+         for merchant, currency, category, now, before in db.session.execute(
+             scope(narrowed(stmt, account))).all()],
         order)
 
 

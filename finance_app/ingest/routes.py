@@ -15,7 +15,10 @@ from flask import (
     session,
     url_for,
 )
+from pydantic import ValidationError
 
+from ..accounts.service import AccountIn, create_account
+from ..api import validation_error
 from ..errors import AppError
 from ..extensions import cache
 from ..isolation import DATA, access, current_principal
@@ -43,6 +46,17 @@ def _uploaded_file():
     return upload
 
 
+def _account_field():
+    """The form's `account_id`: an account id, or None (the remembered or default one)."""
+    raw = (request.form.get("account_id") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise AppError(422, "validation_error", "account_id must be an account's id.",
+                       field="account_id")
+    return int(raw)
+
+
 def _mapping_field(raw):
     if not raw:
         return None
@@ -61,15 +75,19 @@ def _mapping_field(raw):
 @documented(response=service.ImportResult, status=201)
 def api_import():
     """Import a CSV, OFX or QFX file (multipart field `file`; for a CSV an optional `mapping`
-    JSON; `skip_bad_lines`; `?dry_run=1` checks and previews without writing). 201 with the
-    new import batch, or 200 with no batch and a `message` when nothing in the file is new:
-    no empty batch is ever made. `first_date`, `last_date` and `totals` (per currency)
-    describe the rows it adds; an OFX file's `currency` and `account_ref` are its own."""
+    JSON; `skip_bad_lines`; `account_id` — one of the caller's accounts; without it the account
+    this file layout went into last time, else the caller's default account for each row's
+    currency; `?dry_run=1` checks and previews without writing). 201 with the new import
+    batch, or 200 with no batch and a `message` when nothing in the file is new: no empty batch
+    is ever made. `first_date`, `last_date` and `totals` (per currency) describe the rows it
+    adds; an OFX file's `currency` and `account_ref` are its own. A file whose currency is not
+    the chosen account's is refused (422 `currency_mismatch`)."""
     upload = _uploaded_file()
     dry_run = request.args.get("dry_run", "").lower() in TRUE
     result = service.run_import(
         upload.stream, upload.filename, mapping=_mapping_field(request.form.get("mapping")),
-        dry_run=dry_run, skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE)
+        dry_run=dry_run, skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE,
+        account_id=_account_field())
     return jsonify(result.to_json()), 201 if result.batch_id is not None else 200
 
 
@@ -129,10 +147,11 @@ def _mapping_from_form():
     return {f: request.form.get(f"map_{f}") or None for f in fields}
 
 
-def _preview(token, path, filename, mapping=None, status=200):
+def _preview(token, path, filename, mapping=None, account_id=None, status=200):
     with path.open("rb") as fileobj:
         try:
-            result = service.run_import(fileobj, filename, mapping=mapping, dry_run=True)
+            result = service.run_import(fileobj, filename, mapping=mapping, dry_run=True,
+                                        account_id=account_id)
             error = None
         except AppError as exc:
             result, error = None, exc
@@ -163,16 +182,32 @@ def upload():
     upload.save(path)
     session["uploads"] = {**session.get("uploads", {}), token: upload.filename[:255]}
     try:
-        return _preview(token, path, upload.filename)
+        return _preview(token, path, upload.filename, account_id=_chosen_account())
     except AppError as exc:
         return _upload_page(exc.description, exc.details.get("errors", []), exc.code)
+
+
+def _chosen_account():
+    """The upload form's account: one of the caller's, a new one (made now, from the form's
+    new_name, new_kind and new_currency), or None (remembered for the layout, or default)."""
+    if request.form.get("account_id") != "new":
+        return _account_field()
+    try:
+        data = AccountIn.model_validate({
+            "name": request.form.get("new_name", ""), "currency": request.form.get(
+                "new_currency", ""), "kind": request.form.get("new_kind") or "checking"})
+    except ValidationError as exc:
+        error = validation_error(exc)
+        raise AppError(422, "validation_error", f"New account: {error.description}") from None
+    return create_account(data).id
 
 
 @bp.post("/import/<token>/preview")
 @access(DATA)
 def remap(token):
     path, filename = _pending(token)
-    return _preview(token, path, filename, mapping=_mapping_from_form())
+    return _preview(token, path, filename, mapping=_mapping_from_form(),
+                    account_id=_account_field())
 
 
 @bp.post("/import/<token>/confirm")
@@ -189,12 +224,13 @@ def confirm(token):
             result = service.run_import(
                 fileobj, filename, mapping=_mapping_from_form(),
                 skip_bad_lines=request.form.get("skip_bad_lines", "").lower() in TRUE,
-                progress=progress)
+                progress=progress, account_id=_account_field())
     except AppError as exc:
         if exc.error_code != "invalid_rows":
             raise
         flash(exc.description, "error")
-        return _preview(token, path, filename, mapping=_mapping_from_form(), status=422)
+        return _preview(token, path, filename, mapping=_mapping_from_form(),
+                        account_id=_account_field(), status=422)
     finally:
         cache.delete(progress_key)
     _forget(token)

@@ -18,6 +18,7 @@ from typing import Optional
 from flask import current_app, url_for
 from sqlalchemy import delete, select, text
 
+from ..accounts.service import default_account, own_account_or_404
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import current_principal, invalidate_after_write, scope, unscoped
@@ -38,6 +39,7 @@ class ImportResult:
     """What an import did (or, for a dry run, would do)."""
 
     batch_id: Optional[int] = None
+    account_id: Optional[int] = None
     rows: int = 0
     imported: int = 0
     duplicates: int = 0
@@ -64,7 +66,8 @@ class ImportResult:
         return self.rows - self.duplicates
 
     def to_json(self):
-        return {"batch_id": self.batch_id, "rows": self.rows, "imported": self.imported,
+        return {"batch_id": self.batch_id, "account_id": self.account_id, "rows": self.rows,
+                "imported": self.imported,
                 "duplicates": self.duplicates, "errors": self.errors,
                 "error_count": self.error_count, "mapping": self.mapping,
                 "warnings": self.warnings, "preview": self.preview, "message": self.message,
@@ -135,21 +138,83 @@ def _my(stmt, model):
     return scope(stmt.where(model.user_id == current_principal().id))
 
 
-def remembered_mapping(columns):
-    saved = db.session.execute(
-        _my(select(ImportMapping.mapping), ImportMapping).where(
+def _remembered(columns):
+    return db.session.execute(
+        _my(select(ImportMapping), ImportMapping).where(
             ImportMapping.layout == _layout(columns))).scalar()
-    return json.loads(saved) if saved else None
 
 
-def _remember_mapping(columns, mapping):
-    layout = _layout(columns)
-    row = db.session.execute(
-        _my(select(ImportMapping), ImportMapping).where(ImportMapping.layout == layout)).scalar()
+def remembered_mapping(columns):
+    saved = _remembered(columns)
+    return json.loads(saved.mapping) if saved else None
+
+
+def remembered_account_id(columns):
+    """The account this file layout's rows went into last time, if any."""
+    saved = _remembered(columns)
+    return saved.account_id if saved else None
+
+
+def _remember_mapping(columns, mapping, account_id):
+    row = _remembered(columns)
     if row is None:
-        db.session.add(ImportMapping(layout=layout, mapping=json.dumps(mapping)))
+        db.session.add(ImportMapping(layout=_layout(columns), mapping=json.dumps(mapping),
+                                     account_id=account_id))
     else:
-        row.mapping, row.updated_at = json.dumps(mapping), utcnow()
+        row.mapping, row.account_id, row.updated_at = json.dumps(mapping), account_id, utcnow()
+
+
+def chosen_account(parsed, account_id=None):
+    """The account an upload's rows go into, if chosen: the one named (the caller's own,
+    else 404); else the one its file layout went into last time, while it is still theirs.
+    None: each row goes into the caller's default account for its currency."""
+    if account_id is not None:
+        return own_account_or_404(account_id)
+    remembered = remembered_account_id(parsed.columns)
+    if remembered is not None:
+        try:
+            return own_account_or_404(remembered)
+        except AppError:
+            pass
+    return None
+
+
+class _RowAccounts:
+    """Which account each row of an upload goes into. A chosen account takes every row, and
+    a row in another currency (its currency column or symbol; the header's, as in
+    `Betrag (EUR)`, counts for every row) refuses the whole file. With none chosen, each
+    row goes into the caller's default account for its currency (made if need be), so a
+    multi-currency export (Revolut) never adds two currencies together either."""
+
+    def __init__(self, parsed, chosen):
+        self.chosen = chosen
+        # The file's own currency: a CSV amount header's ("Betrag (EUR)"), an OFX CURDEF.
+        self.default_currency = parsed.currency or (
+            chosen.currency if chosen else current_app.config["DEFAULT_CURRENCY"])
+        if chosen and parsed.currency and parsed.currency != chosen.currency:
+            raise _currency_mismatch(chosen, parsed.currency)
+        self.defaults = {}
+        self.first = chosen
+
+    def of(self, row):
+        currency = row.currency or self.default_currency
+        if self.chosen:
+            if currency != self.chosen.currency:
+                raise _currency_mismatch(self.chosen, currency, row.line)
+            return self.chosen
+        if currency not in self.defaults:
+            self.defaults[currency] = default_account(currency)
+            self.first = self.first or self.defaults[currency]
+        return self.defaults[currency]
+
+
+def _currency_mismatch(account, currency, line=None):
+    where = f"Line {line} is" if line else "The file's amounts are"
+    return AppError(
+        422, "currency_mismatch",
+        f"{where} in {currency}, but the account “{account.name}” holds {account.currency}. "
+        f"Nothing was imported: choose or create an account in {currency}.",
+        currency=currency, account_currency=account.currency)
 
 
 def open_upload(fileobj, filename=None, mapping=None):
@@ -179,14 +244,18 @@ def open_upload(fileobj, filename=None, mapping=None):
 
 
 def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=False,
-               progress=None):
-    """Import (or, with dry_run, only check) a CSV or OFX upload. Raises AppError on refusal."""
+               progress=None, account_id=None):
+    """Import (or, with dry_run, only check) a CSV or OFX upload into the caller's accounts
+    (see `_RowAccounts`). Raises AppError on refusal — among them a currency named by the file
+    (a header like `Betrag (EUR)`, a currency column, a symbol, an OFX CURDEF) other than the
+    chosen account's."""
     parsed = open_upload(fileobj, filename, mapping)
     user_id = current_principal().id
+    accounts = _RowAccounts(parsed, chosen_account(parsed, account_id))
     result = ImportResult(mapping=parsed.mapping, warnings=list(parsed.warnings),
                           kind=parsed.kind, columns=list(parsed.columns),
                           currency=parsed.currency, account_ref=parsed.account_ref)
-    default_currency = current_app.config["DEFAULT_CURRENCY"]
+    default_currency = accounts.default_currency
     batch = writer = None
     seen, pending = {}, []
     duplicates = DuplicateFinder(_my)
@@ -215,8 +284,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                     "user_id": user_id, "import_batch_id": batch.id, "created_at": utcnow()})
             # In writing.ROW_COLUMNS order.
             writer.write([
-                (r.date, r.amount, r.currency or default_currency, r.description, r.merchant,
-                 r.category, fp)
+                (accounts.of(r).id, r.date, r.amount, accounts.of(r).currency, r.description,
+                 r.merchant, r.category, fp)
                 for r, fp in new])
         result.imported += len(new)
         pending.clear()
@@ -231,6 +300,7 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                 if len(result.errors) < MAX_LISTED_ERRORS:
                     result.errors.append({"line": item.line, "message": item.message})
                 continue
+            accounts.of(item)  # refuses a row in another currency than the chosen account's
             result.rows += 1
             item, rule = apply_rules(item)
             if rule is not None:
@@ -242,6 +312,7 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
             if len(pending) >= CHUNK_ROWS:
                 flush_chunk()
         flush_chunk()
+        result.account_id = accounts.first and accounts.first.id
         if result.error_count and not skip_bad_lines and not dry_run:
             raise AppError(
                 422, "invalid_rows",
@@ -260,7 +331,8 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
             writer.finish()
             batch.row_count = result.imported
         if parsed.mapping is not None:
-            _remember_mapping(parsed.columns, parsed.mapping)
+            _remember_mapping(parsed.columns, parsed.mapping,
+                              accounts.chosen and accounts.chosen.id)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -12,17 +12,16 @@ SQLite gets them through the driver's executemany of one INSERT.
 
 A row's own values (ROW_COLUMNS) go through `write`; the values every row of one import
 shares (STAMP_COLUMNS: its owner, its batch, its time) are given once, to `row_writer`, and
-added by the INSERT: the COPY carries only what differs from row to row. A column stamped
-the same way (an account, say) is one more name in STAMP_COLUMNS and one more value where
-the import makes its writer (service.run_import).
+added by the INSERT: the COPY carries only what differs from row to row.
 """
 from sqlalchemy import Column, MetaData, Table, insert, literal, select
 
 from ..models import Transaction
 
-# Each row's own values, in the order of the tuples `write` takes.
-ROW_COLUMNS = ("date", "amount", "currency", "description", "merchant", "category",
-               "fingerprint")
+# Each row's own values, in the order of the tuples `write` takes. The account is a row's own:
+# with no account chosen, each currency of a file goes into its own default account.
+ROW_COLUMNS = ("account_id", "date", "amount", "currency", "description", "merchant",
+               "category", "fingerprint")
 # The values every row of one import shares, given to `row_writer` by name.
 STAMP_COLUMNS = ("user_id", "import_batch_id", "created_at")
 

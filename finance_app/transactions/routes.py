@@ -15,6 +15,7 @@ from flask import (
 )
 from pydantic import ValidationError
 
+from ..accounts.service import visible_accounts
 from ..api import parse_body, parse_query, validation_error
 from ..errors import AppError
 from ..isolation import DATA, access, isolation_on
@@ -34,8 +35,12 @@ def api_list():
     """The caller's visible transactions, filtered, sorted and paginated."""
     filters = parse_query(Filters)
     items, total = service.list_transactions(filters)
-    return jsonify(items=[service.to_json(t) for t in items], total=total,
-                   limit=filters.limit, offset=filters.offset)
+    listed = [service.to_json(t) for t in items]
+    if filters.account:  # one account: each row with the account's balance after it
+        balances = service.running_balances(filters.account, items)
+        for row in listed:
+            row["running_balance"] = str(balances[row["id"]])
+    return jsonify(items=listed, total=total, limit=filters.limit, offset=filters.offset)
 
 
 @api_bp.post("")
@@ -92,9 +97,11 @@ def _back_to_list():
 def index():
     filters, error = _web_filters()
     items, total = ([], 0) if error else service.list_transactions(filters)
+    balances = service.running_balances(filters.account, items) if filters.account else None
     return render_template(
         "transactions/index.html", filters=filters, error=error, items=items, total=total,
         categories=service.visible_categories(), isolated=isolation_on(),
+        accounts=visible_accounts(), balances=balances,
     ), 400 if error else 200
 
 

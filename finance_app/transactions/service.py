@@ -14,11 +14,14 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..api import Body, changes_something
 from ..bounds import Day, Id, Offset
 from ..extensions import db
 from ..isolation import cached, invalidate_after_write, owned_or_404, scope
+from ..accounts.service import default_account, get_account, own_account_or_404
+from ..errors import AppError
 from ..models import Transaction
 from ..months import Month, bounds
 from .categories import category_counts
@@ -52,11 +55,13 @@ class Filters(Body):
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
     batch: Optional[Id] = None  # the rows one import added
+    account: Optional[int] = Field(default=None, ge=1)  # one account's rows
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0
 
-    @field_validator("q", "category", "month", "start", "end", "batch", mode="before")
+    @field_validator("q", "category", "month", "start", "end", "batch", "account",
+                     mode="before")
     @classmethod
     def blank_is_absent(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -120,6 +125,8 @@ def _filtered(stmt, f):
         stmt = stmt.where(Transaction.amount <= f.max)
     if f.batch is not None:
         stmt = stmt.where(Transaction.import_batch_id == f.batch)
+    if f.account:
+        stmt = stmt.where(Transaction.account_id == f.account)
     return stmt
 
 
@@ -144,9 +151,32 @@ def transactions_page(f):
 
 
 def list_transactions(f):
-    """One page of the caller's visible transactions and the total matching the filters."""
+    """One page of the caller's visible transactions and the total matching the filters.
+    Filtered to one account (which must be visible: 404 otherwise), each row also carries
+    the account's balance after it (`running_balances`)."""
+    if f.account:
+        get_account(f.account)
     total = count_transactions(f)
     return transactions_page(f), total
+
+
+def running_balances(account_id, rows):
+    """{row id: the account's balance after that row}, for rows of one account: its opening
+    balance plus every row of the account up to and including it, in date order (the list's
+    order, ties by id), whatever filters chose the rows."""
+    if not rows:
+        return {}
+    account = get_account(account_id)
+    earlier = aliased(Transaction)
+    stmt = (select(Transaction.id, func.sum(earlier.amount))
+            .join(earlier, and_(earlier.account_id == Transaction.account_id, or_(
+                earlier.date < Transaction.date,
+                and_(earlier.date == Transaction.date, earlier.id <= Transaction.id))))
+            .where(Transaction.id.in_([row.id for row in rows]),
+                   Transaction.account_id == account.id)
+            .group_by(Transaction.id))
+    return {row_id: (account.opening_balance + Decimal(total)).quantize(Decimal("0.01"))
+            for row_id, total in db.session.execute(scope(stmt)).all()}
 
 
 # A page's columns. Its rows come back as read-only rows with these names, not as ORM
@@ -154,7 +184,7 @@ def list_transactions(f):
 # objects into the session's identity map cost more than the query.
 LISTED = (Transaction.id, Transaction.date, Transaction.amount, Transaction.currency,
           Transaction.description, Transaction.merchant, Transaction.category,
-          Transaction.import_batch_id)
+          Transaction.import_batch_id, Transaction.account_id)
 
 
 def iter_transactions(f, batch=1000):
@@ -188,6 +218,8 @@ class TransactionIn(Body):
     merchant: Optional[str] = Field(default=None, max_length=200)
     category: Optional[str] = Field(default=None, max_length=100)
     currency: Optional[Currency] = None
+    # The caller's own account; none: their default account for the row's currency.
+    account_id: Optional[int] = Field(default=None, ge=1)
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -211,20 +243,47 @@ class TransactionPatch(TransactionIn):
 
 
 def create_transaction(data, default_currency):
+    if data.account_id is None:
+        account = default_account(data.currency or default_currency)
+    else:
+        account = own_account_or_404(data.account_id)
+    currency = _in_currency_of(account, data.currency)
     tx = Transaction(date=data.date, amount=data.amount, description=data.description,
-                     merchant=data.merchant, category=data.category,
-                     currency=(data.currency or default_currency).upper())
+                     merchant=data.merchant, category=data.category, currency=currency,
+                     account_id=account.id)
     db.session.add(tx)  # the owner is stamped on flush
     db.session.commit()
     invalidate_after_write([tx.user_id])
     return tx
 
 
+def _in_currency_of(account, currency):
+    """The currency of a row in `account`: the account's own. Another one is refused, since
+    an account's balance never adds two currencies together."""
+    if currency and currency.upper() != account.currency:
+        raise AppError(422, "validation_error",
+                       f"currency: the account “{account.name}” holds {account.currency}, "
+                       f"not {currency.upper()}.", field="currency")
+    return account.currency
+
+
 def update_transaction(tx_id, patch):
     tx = owned_or_404(Transaction, tx_id)
-    for name in patch.model_fields_set:
-        value = getattr(patch, name)
-        setattr(tx, name, value.upper() if name == "currency" and value else value)
+    changes = {name: getattr(patch, name) for name in patch.model_fields_set}
+    if "account_id" in changes:
+        if changes["account_id"] is None:
+            raise AppError(422, "validation_error", "account_id cannot be empty",
+                           field="account_id")
+        account = own_account_or_404(changes["account_id"])
+        if account.user_id != tx.user_id:  # only the row's owner moves it between accounts
+            raise AppError(404, "not_found", f"No account with id {account.id}.")
+        changes["currency"] = _in_currency_of(account, changes.get("currency"))
+    elif "currency" in changes and tx.account_id is not None:
+        changes["currency"] = _in_currency_of(get_account(tx.account_id), changes["currency"])
+    elif changes.get("currency"):  # a row with no owner has no account
+        changes["currency"] = changes["currency"].upper()
+    for name, value in changes.items():
+        setattr(tx, name, value)
     db.session.commit()
     invalidate_after_write([tx.user_id])
     return tx
@@ -249,6 +308,9 @@ class TransactionOut(BaseModel):
     merchant: Optional[str]
     category: Optional[str]
     import_batch_id: Optional[int]
+    account_id: Optional[int]
+    # Only in a list filtered to one account: the account's balance after this row.
+    running_balance: Optional[str] = None
 
 
 class TransactionPage(BaseModel):
@@ -264,7 +326,8 @@ def to_json(tx):
     cost more than the page's query."""
     return {"id": tx.id, "date": tx.date.isoformat(), "amount": str(tx.amount),
             "currency": tx.currency, "description": tx.description, "merchant": tx.merchant,
-            "category": tx.category, "import_batch_id": tx.import_batch_id}
+            "category": tx.category, "import_batch_id": tx.import_batch_id,
+            "account_id": tx.account_id}
 
 
 EXPORT_COLUMNS = ("date", "amount", "currency", "description", "merchant", "category")

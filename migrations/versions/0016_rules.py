@@ -3,13 +3,13 @@
 An owned table like any other: row-level security covers it after upgrade (ensure_wall).
 
 Revision ID: 0016_rules
-Revises: 0014_list_indexes
+Revises: 0015_accounts
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_rules"
-down_revision = "0014_list_indexes"
+down_revision = "0015_accounts"
 branch_labels = None
 depends_on = None
 

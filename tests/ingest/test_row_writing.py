@@ -10,6 +10,7 @@ import pytest
 from flask import jsonify, request
 from sqlalchemy import select, text
 
+from finance_app.accounts.service import default_account
 from finance_app.extensions import db
 from finance_app.ingest import service, writing
 from finance_app.isolation import unscoped
@@ -130,7 +131,7 @@ def test_a_failure_after_the_rows_are_written_leaves_nothing(backend_app, erin, 
                                                              small_chunks, monkeypatch):
     before = stored(backend_app)
 
-    def fail(columns, mapping):  # runs after every row is written, before the commit
+    def fail(columns, mapping, account_id):  # after every row is written, before the commit
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(service, "_remember_mapping", fail)
@@ -160,7 +161,11 @@ def write_probe(postgres_app):
     def write_row():
         writer = writing.row_writer(db.session, {
             "user_id": request.json["owner"], "import_batch_id": None, "created_at": utcnow()})
-        writer.write([(date(2024, 11, 1), Decimal("-1.00"), "EUR", "planted", None, None, None)])
+        # In the caller's account: for another owner the wall's policy refuses the row
+        # before the foreign key (account_id, user_id) would.
+        account_id = default_account("EUR").id
+        writer.write([(account_id, date(2024, 11, 1), Decimal("-1.00"), "EUR", "planted", None,
+                       None, None)])
         driver = db.session.connection().connection.driver_connection
         role = driver.execute("SELECT current_user").fetchone()[0]
         writer.finish()

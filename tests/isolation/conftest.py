@@ -8,6 +8,7 @@ import pytest
 from flask import jsonify, request
 from sqlalchemy import func, select
 
+from finance_app.accounts.service import default_account
 from finance_app.extensions import db
 from finance_app.isolation import (
     DATA,
@@ -81,7 +82,8 @@ def add_probe_routes(app):
     def probe_create():
         body = request.get_json()
         row = Transaction(date=__import__("datetime").date(2024, 11, 5),
-                          amount=Decimal("-1.00"), description=body.get("description", "new"))
+                          amount=Decimal("-1.00"), description=body.get("description", "new"),
+                          account_id=default_account("EUR").id)
         if "user_id" in body:
             row.user_id = body["user_id"]
         db.session.add(row)

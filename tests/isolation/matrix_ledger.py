@@ -6,16 +6,16 @@ rows with no owner, as a database before migration 0003 holds them. The flag ena
 `staff` plus the percentage that reaches dora's rollout bucket and neither bob's nor carol's.
 
 Each owner has, dated in MONTH: a coffee expense (the probed row) in an import batch of its
-own, a salary, and an uncategorised bank fee; and a repeating budget. The coffee's
-description and merchant, the batch's file name and the budget's category each name the
-owner, so a leak shows as a marker in the response (`MARKERS`); every fee is a different
-power of two, so a month's expenses say exactly whose rows went into them. The fees are in
-FEE_CURRENCY, the other rows in the app's default currency: an aggregate that added two
-currencies together would show too.
+own, a salary, and an uncategorised bank fee; and a row of every other model of
+`route_matrix.PLACEHOLDERS` (an empty account, a rule, a budget). The coffee's description
+and merchant, the batch's file name and each placeholder row's marker name the owner, so a
+leak shows as a marker in the response (`MARKERS`); every fee is a different power of two,
+so a month's expenses say exactly whose rows went into them. The fees are in FEE_CURRENCY,
+the other rows in the app's default currency: an aggregate that added two currencies
+together would show too.
 """
 import io
 from datetime import date
-from decimal import Decimal
 from itertools import count
 
 import mmh3
@@ -27,20 +27,20 @@ from sqlalchemy import select
 from finance_app.extensions import db
 from finance_app.isolation import unscoped
 from finance_app.isolation.flags import ISOLATION_FLAG
-from finance_app.models import Budget, ImportBatch, Transaction
+from finance_app.models import Transaction
 from tests.conftest import People, add_batch, add_transactions, add_user, csrf_token, login, \
     set_isolation
-from tests.isolation.route_matrix import ISOLATED, MONTH, OWNERS, UNOWNED
+from tests.isolation.route_matrix import ISOLATED, MONTH, OWNERS, PLACEHOLDERS, UNOWNED
 
 YEAR, MONTH_NO = map(int, MONTH.split("-"))
 FEES = {"alice": "-1.00", "admin": "-2.00", "dora": "-4.00", "bob": "-8.00", "carol": "-16.00",
         UNOWNED: "-32.00"}
 FEE_CURRENCY = "EUR"  # not the default (USD)
 MERCHANT_OF = {name: f"{name.title()} Cafe" for name in OWNERS} | {UNOWNED: "Nobody Cafe"}
-BUDGET_OF = {name: f"{name} budget" for name in OWNERS}
-MARKERS = {name: (f"{name} coffee", MERCHANT_OF[name], f"{name}-statement.csv", BUDGET_OF[name])
+MARKERS = {name: (MERCHANT_OF[name], *(p.marker_of(name) for p in PLACEHOLDERS.values()))
            for name in OWNERS}
-OWNED_TABLES = ("import_batches", "transactions", "budgets")
+# The tables that hold rows with no owner here: those of every placeholder's model.
+OWNED_TABLES = tuple(p.model.__tablename__ for p in PLACEHOLDERS.values())
 # The People fixture's cohorts, and dora's.
 COHORTS = {"alice": "staff", "admin": "staff", "bob": "beta", "carol": "general",
            "dora": "general"}
@@ -84,17 +84,21 @@ class MatrixLedger:
         people = People(app)
         self.emails = {name: f"{name}@example.com" for name in people.ids}
         self.ids = dict(people.ids)
-        self.rows = {name: ids[0] for name, ids in people.rows.items()}
-        self.batches = dict(people.batches)
+        # {placeholder: {owner: the id of the owner's row of it}}
+        self.owned = {"row": {name: ids[0] for name, ids in people.rows.items()},
+                      "batch": dict(people.batches)}
         dora, self.percent = self._add_user_isolated_by_rollout_only(outside=("bob", "carol"))
         self.ids["dora"], self.emails["dora"] = dora
         self.ids[UNOWNED] = None
         for name in ("dora", UNOWNED):
             self._add_coffee_and_salary(name)
+        for placeholder, entry in PLACEHOLDERS.items():
+            if entry.make is not None:
+                self.owned[placeholder] = {name: entry.make(self, name, self.ids[name])
+                                           for name in OWNERS}
         for name, fee in FEES.items():
             add_transactions(app, self.ids[name], [
                 (date(YEAR, MONTH_NO, 10), fee, "bank fee", None, None, FEE_CURRENCY)])
-        self._add_budgets()
         set_isolation(app, ["staff"], self.percent)
         self._check_flag_isolates_the_owners_it_should()
         self._clients, self._csrf = {}, {}
@@ -119,16 +123,16 @@ class MatrixLedger:
             (date(YEAR, MONTH_NO, 20), "2500.00", f"{name} salary", f"{name.title()} Corp",
              "Salary"),
         ])
-        self.rows[name] = ids[0]
-        self.batches[name] = add_batch(self.app, self.ids[name], f"{name}-statement.csv",
-                                       ids[:1])
+        self.owned["row"][name] = ids[0]
+        self.owned["batch"][name] = add_batch(self.app, self.ids[name], f"{name}-statement.csv",
+                                              ids[:1])
 
-    def _add_budgets(self):
+    def add_row(self, row):
+        """Store an owned row as it is (its owner set, or None); its id."""
         with self.app.app_context(), unscoped("test fixture"):
-            db.session.add_all(Budget(user_id=self.ids[name], category=BUDGET_OF[name],
-                                      amount=Decimal("50.00"), currency="EUR")
-                               for name in OWNERS)
+            db.session.add(row)
             db.session.commit()
+            return row.id
 
     def _check_flag_isolates_the_owners_it_should(self):
         """The flag itself (the SDK) isolates exactly the owners `OWNERS` calls isolated."""
@@ -161,8 +165,8 @@ class MatrixLedger:
         return self.client(name).open(path, method=route.method, json=route.body, data=data)
 
     def path(self, route, owner):
-        """`route`'s path probing `owner`'s coffee row or import batch."""
-        return route.url(row=self.rows[owner], batch=self.batches[owner])
+        """`route`'s path probing `owner`'s row of each placeholder it names."""
+        return route.url(**{name: ids[owner] for name, ids in self.owned.items()})
 
     # --- what the database holds ------------------------------------------------------------
 
@@ -171,16 +175,14 @@ class MatrixLedger:
         return model.user_id.is_(None) if user_id is None else model.user_id == user_id
 
     def state(self, owner):
-        """Everything `owner` has: transactions and import batches, as plain values."""
+        """Everything `owner` has: their rows of each placeholder's model (transactions
+        first), every column, as plain values."""
         with self.app.app_context():
-            rows = db.session.execute(select(
-                Transaction.id, Transaction.date, Transaction.amount, Transaction.description,
-                Transaction.merchant, Transaction.category, Transaction.import_batch_id,
-                Transaction.currency,
-            ).where(self._owned_by(Transaction, owner)).order_by(Transaction.id)).all()
-            batches = db.session.execute(select(ImportBatch.id, ImportBatch.filename).where(
-                self._owned_by(ImportBatch, owner)).order_by(ImportBatch.id)).all()
-        return [tuple(r) for r in rows], [tuple(b) for b in batches]
+            return tuple(
+                [tuple(r) for r in db.session.execute(
+                    select(*p.model.__table__.columns).where(self._owned_by(p.model, owner))
+                    .order_by(p.model.id)).all()]
+                for p in PLACEHOLDERS.values())
 
     def everything(self):
         return {owner: self.state(owner) for owner in OWNERS}
@@ -188,15 +190,21 @@ class MatrixLedger:
     def reference_rows(self, owners):
         """The rows of `owners` as (date, amount, description, merchant, category, currency)
         tuples, the input of the analytics reference in tests/charts/ledger.py."""
-        return [(day, str(amount), description, merchant, category, currency)
-                for owner in owners
-                for _, day, amount, description, merchant, category, _, currency
-                in self.state(owner)[0]]
-
-    def owners_of(self, description):
         with self.app.app_context():
-            return db.session.execute(select(Transaction.user_id).where(
-                Transaction.description == description)).scalars().all()
+            return [(day, str(amount), description, merchant, category, currency)
+                    for owner in owners
+                    for day, amount, description, merchant, category, currency
+                    in db.session.execute(
+                        select(Transaction.date, Transaction.amount, Transaction.description,
+                               Transaction.merchant, Transaction.category, Transaction.currency)
+                        .where(self._owned_by(Transaction, owner)).order_by(Transaction.id))]
+
+    def owners_of(self, marker):
+        """The owners of the rows, of any placeholder's model, whose marker is `marker`."""
+        with self.app.app_context():
+            return [owner for p in PLACEHOLDERS.values()
+                    for owner in db.session.execute(select(p.model.user_id).where(
+                        getattr(p.model, p.marker) == marker)).scalars()]
 
     def isolate_cohort(self, cohort):
         """Enable one more cohort, keeping staff and the percentage."""

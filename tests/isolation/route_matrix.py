@@ -18,24 +18,27 @@ owner; see matrix_ledger.py), by shape:
 - "aggregate": numbers without row text (charts): equal `reference(rows)`, the analytics
   reference of tests/charts/ledger.py over exactly the rows the viewer may see;
 - "personal": the viewer's own things whatever the flag (import history): own markers only;
-- "row": called with each owner's transaction id: a read (GET) answers 200 and a write
-  changes the row when the viewer may see it; otherwise 404 (never 403), no marker, and
-  nothing of that owner changes;
-- "batch": as "row", with each owner's import batch, personal on every ledger;
+- "row": called with each owner's row of an owned model, named in the path by a placeholder
+  of `PLACEHOLDERS` (`{row}` a transaction, `{batch}` an import batch, `{account}` an
+  account, `{rule}`, `{budget}`): a read (GET) answers 200 and a write changes the row when the viewer may see
+  it; otherwise 404 (never 403), no marker, and nothing of that owner changes. A
+  placeholder's model may be personal on every ledger (import batches);
 - "bulk": a write over many rows at once (a category rename): one request changes the rows
   of exactly the owners the viewer may reach, and nothing of any other owner;
-- "create": stamps the viewer as the owner of what it creates, whatever the flag;
-- "covered": a flow held per upload session, or a route that names a budget (the probes
-  take transaction and batch ids only), which the generic probe cannot drive; `covered_by`
-  names the test that checks it for owner vs other user.
+- "create": stamps the viewer as the owner of what it creates, whatever the flag (201 from
+  the API, a redirect from a page);
+- "covered": a flow held per upload session, which the generic probe cannot drive;
+  `covered_by` names the test that checks it for owner vs other user.
 Every entry, of every shape, answers 503 under the emergency lock, and every response the
 matrix gets carries the privacy headers.
 """
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable
 
 from finance_app.isolation import ADMIN, AUTH, DATA, MONITORING, PUBLIC
+from finance_app.models import Account, Budget, ImportBatch, Rule, Transaction
 from tests.charts import ledger as ref
 
 ROUTE_KINDS = {
@@ -143,6 +146,14 @@ ROUTE_KINDS = {
     "budgets_api.api_get": DATA,
     "budgets_api.api_update": DATA,
     "budgets_api.api_delete": DATA,
+    "accounts.index": DATA,
+    "accounts.create": DATA,
+    "accounts.rename": DATA,
+    "accounts_api.api_list": DATA,
+    "accounts_api.api_create": DATA,
+    "accounts_api.api_get": DATA,
+    "accounts_api.api_update": DATA,
+    "accounts_api.api_delete": DATA,
 }
 
 
@@ -163,13 +174,66 @@ OWNERS = {
 VIEWERS = ("alice", "carol")  # one isolated, one on the shared ledger
 # Whose rows a viewer on each ledger may see and change besides their own.
 SEES = {ISOLATED: set(), SHARED: {SHARED, NOBODY}}
-PERSONAL_SHAPES = ("personal", "batch")
+
+
+# --- the owned rows a route can name --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placeholder:
+    """An owned model whose rows data routes name in their paths (`{name}`). The matrix's
+    ledger gives every owner in OWNERS one row of it (the owner's own, made by `make`), whose
+    `marker` column names the owner, so that a leak shows in a response; the probe checks
+    the owner's row against every route that names the placeholder, and `matrix.state`
+    compares every column of every owner's rows of every model here before and after.
+
+    A model added to the app is covered by adding its entry here, then its routes to
+    ROUTE_KINDS and DATA_ROUTES with `{name}` in their paths."""
+
+    model: type
+    marker: str                # the column holding the owner-naming text
+    text: str                  # that text, with "{name}" for the owner's name
+    make: Callable = None      # (ledger, owner name, user id or None) -> the row's id
+    personal: bool = False     # the owner's own on every ledger (import batches)
+
+    def marker_of(self, name):
+        return self.text.format(name=name)
+
+
+def _make_account(ledger, name, user_id):
+    """An empty account of the owner's (an unowned one for UNOWNED): deletable, renamable."""
+    return ledger.add_row(Account(user_id=user_id, name=f"{name} savings", kind="savings",
+                                  currency="EUR"))
+
+
+def _make_rule(ledger, name, user_id):
+    """A rule filing uncategorised "bank fee" rows under a category naming the owner: applied
+    (overwriting), it changes the fees of exactly the owners its viewer may change."""
+    return ledger.add_row(Rule(user_id=user_id, field="description", pattern="bank fee",
+                               category=f"{name} rule"))
+
+
+def _make_budget(ledger, name, user_id):
+    """A repeating budget whose category names the owner."""
+    return ledger.add_row(Budget(user_id=user_id, category=f"{name} budget",
+                                 amount=Decimal("50.00"), currency="EUR"))
+
+
+PLACEHOLDERS = {
+    # The owner's coffee row and the import batch holding it are the ledger's own rows (the
+    # People fixture's rows and batches carry these markers).
+    "row": Placeholder(Transaction, "description", "{name} coffee"),
+    "batch": Placeholder(ImportBatch, "filename", "{name}-statement.csv", personal=True),
+    "account": Placeholder(Account, "name", "{name} savings", make=_make_account),
+    "rule": Placeholder(Rule, "category", "{name} rule", make=_make_rule),
+    "budget": Placeholder(Budget, "category", "{name} budget", make=_make_budget),
+}
 
 
 def may_reach(route, viewer, owner):
     if owner == viewer:
         return True
-    return route.shape not in PERSONAL_SHAPES and OWNERS[owner] in SEES[OWNERS[viewer]]
+    personal = route.shape == "personal" or (route.shape == "row" and route.placeholder.personal)
+    return not personal and OWNERS[owner] in SEES[OWNERS[viewer]]
 
 
 # --- the data routes --------------------------------------------------------------------------
@@ -182,7 +246,7 @@ CREATED = "matrix create"  # the description of what the "create" routes make
 @dataclass(frozen=True)
 class DataRoute:
     endpoint: str
-    path: str                     # "{row}", "{batch}", "{token}": see `url`
+    path: str                     # PLACEHOLDERS' "{row}", "{batch}", ..., "{token}": see `url`
     shape: str = "list"           # see the module docstring
     method: str = "GET"
     body: dict = field(default=None)    # JSON body
@@ -198,12 +262,20 @@ class DataRoute:
     @property
     def is_write(self):
         """Whether it changes rows (assistant tools are POSTs that only read)."""
-        return (self.shape in ("create", "batch", "bulk")
+        return (self.shape in ("create", "bulk")
                 or (self.shape == "row" and self.method != "GET"))
 
-    def url(self, row, batch, token=UPLOAD_TOKEN):
-        """The path with a transaction id, an import batch id and an upload token filled in."""
-        return self.path.format(row=row, batch=batch, token=token)
+    @property
+    def placeholder(self):
+        """The PLACEHOLDERS entry a "row" route names in its path."""
+        named = [p for name, p in PLACEHOLDERS.items() if f"{{{name}}}" in self.path]
+        assert len(named) == 1, f"{self}: a row route names one of {sorted(PLACEHOLDERS)}"
+        return named[0]
+
+    def url(self, token=UPLOAD_TOKEN, **ids):
+        """The path with an id for each placeholder (`row=`, `batch=`, ...) and an upload
+        token filled in."""
+        return self.path.format(token=token, **ids)
 
     def __str__(self):
         return f"{self.method} {self.path}"
@@ -236,14 +308,6 @@ MANUAL_ENTRY = {"kind": "expense", "amount": "1.00", "date": f"{MONTH}-30",
 
 UPLOAD_SESSIONS = ("tests/ingest/test_import_web.py::"
                    "test_another_session_cannot_confirm_my_upload")
-# Budget routes by id: until the probes can name a budget, the budgets' own isolation tests.
-BUDGET_BY_ID = ("tests/budgets/test_isolation.py::"
-                "test_an_isolated_owners_budget_is_404_to_everyone_else")
-BUDGET_CREATE = "tests/budgets/test_isolation.py::test_create_stamps_the_caller_whatever_the_ledger"
-BUDGET = "/budgets/0"  # any id: the covered tests probe real ones
-# Routes naming a rule ({rule}): the probe knows transaction and batch ids only, so these are
-# checked owner vs other isolated user vs shared-ledger viewer in the rules' own test.
-RULE_ROUTES = "tests/rules/test_rule_isolation.py::test_another_users_rule_is_a_404_and_unchanged"
 
 DATA_ROUTES = [
     DataRoute("dashboard.index", "/"),
@@ -284,9 +348,9 @@ DATA_ROUTES = [
               method="DELETE"),
     DataRoute("ingest.upload_form", "/import", shape="personal"),
     DataRoute("ingest_api.api_batches", "/api/ingest/batches", shape="personal"),
-    DataRoute("ingest_api.api_undo", "/api/ingest/batches/{batch}", shape="batch",
+    DataRoute("ingest_api.api_undo", "/api/ingest/batches/{batch}", shape="row",
               method="DELETE"),
-    DataRoute("ingest.undo", "/import/batches/{batch}/undo", shape="batch", method="POST",
+    DataRoute("ingest.undo", "/import/batches/{batch}/undo", shape="row", method="POST",
               form={}),
     DataRoute("ingest_api.api_import", "/api/ingest", shape="create", method="POST",
               upload=f"Date,Description,Amount\n{MONTH}-30,{CREATED},-1.00\n"),
@@ -312,23 +376,22 @@ DATA_ROUTES = [
     DataRoute("suggest.accept_all", "/suggestions/accept-all", shape="covered", method="POST",
               covered_by="tests/suggest/test_accept_all.py::test_web_accept_all_of_another_users_row_is_a_404"),
     # The page and the lists show rules, not transactions: no row markers to probe.
-    DataRoute("rules.index", "/rules", shape="covered", covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_list", "/api/rules", shape="covered", covered_by=RULE_ROUTES),
-    DataRoute("rules.create", "/rules", shape="covered", method="POST", covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_create", "/api/rules", shape="covered", method="POST",
-              covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_get", "/api/rules/{row}", shape="covered", covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_delete", "/api/rules/{row}", shape="covered", method="DELETE",
-              covered_by=RULE_ROUTES),
-    DataRoute("rules.delete", "/rules/{row}/delete", shape="covered", method="POST",
-              covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_preview", "/api/rules/{row}/preview", shape="covered",
-              covered_by=RULE_ROUTES),
-    DataRoute("rules.preview", "/rules/{row}/preview", shape="covered", covered_by=RULE_ROUTES),
-    DataRoute("rules_api.api_apply", "/api/rules/{row}/apply", shape="covered", method="POST",
-              covered_by=RULE_ROUTES),
-    DataRoute("rules.apply", "/rules/{row}/apply", shape="covered", method="POST",
-              covered_by=RULE_ROUTES),
+    DataRoute("rules.index", "/rules"),
+    DataRoute("rules_api.api_list", "/api/rules"),
+    DataRoute("rules.create", "/rules", shape="create", method="POST",
+              form={"field": "merchant", "pattern": "matrix", "category": CREATED}),
+    DataRoute("rules_api.api_create", "/api/rules", shape="create", method="POST",
+              body={"field": "merchant", "pattern": "matrix", "category": CREATED}),
+    DataRoute("rules_api.api_get", "/api/rules/{rule}", shape="row"),
+    DataRoute("rules_api.api_delete", "/api/rules/{rule}", shape="row", method="DELETE"),
+    DataRoute("rules.delete", "/rules/{rule}/delete", shape="row", method="POST", form={}),
+    DataRoute("rules_api.api_preview", "/api/rules/{rule}/preview?overwrite=1", shape="row"),
+    DataRoute("rules.preview", "/rules/{rule}/preview?overwrite=1", shape="row"),
+    # Overwriting: rows another owner's rule filed already change too.
+    DataRoute("rules_api.api_apply", "/api/rules/{rule}/apply", shape="row", method="POST",
+              body={"overwrite": True}),
+    DataRoute("rules.apply", "/rules/{rule}/apply", shape="row", method="POST",
+              form={"overwrite": "1"}),
     tool("search_transactions", {"query": "coffee"}),
     tool("explain_month", {"month": MONTH}),
     tool("spending_summary", {"month": MONTH}, lambda rows: ref.summary(rows, MONTH)),
@@ -352,22 +415,36 @@ DATA_ROUTES = [
     DataRoute("explain_api.api_month", f"/api/explain/month/{MONTH}"),
     DataRoute("explain_api.api_transaction", "/api/explain/transactions/{row}", shape="row"),
     DataRoute("explain.transaction", "/explain/transactions/{row}", shape="row"),
-    # Each owner of the matrix ledger has a repeating budget whose category is a marker.
+    DataRoute("accounts.index", "/accounts"),
+    DataRoute("accounts.create", "/accounts", shape="create", method="POST",
+              form={"name": CREATED, "currency": "EUR"}),
+    DataRoute("accounts.rename", "/accounts/{account}/rename", shape="row", method="POST",
+              form={"name": "Matrix"}),
+    DataRoute("accounts_api.api_list", "/api/accounts"),
+    DataRoute("accounts_api.api_create", "/api/accounts", shape="create", method="POST",
+              body={"name": CREATED, "currency": "EUR"}),
+    DataRoute("accounts_api.api_get", "/api/accounts/{account}", shape="row"),
+    DataRoute("accounts_api.api_update", "/api/accounts/{account}", shape="row",
+              method="PATCH", body={"name": "Matrix"}),
+    DataRoute("accounts_api.api_delete", "/api/accounts/{account}", shape="row",
+              method="DELETE"),
+    # One account's rows, with running balances: the account must be visible.
+    DataRoute("transactions_api.api_list", "/api/transactions?account={account}", shape="row"),
+    DataRoute("transactions.index", "/transactions?account={account}", shape="row"),
     DataRoute("budgets.index", f"/budgets?month={MONTH}"),
     DataRoute("budgets_api.api_list", f"/api/budgets?month={MONTH}"),
-    DataRoute("budgets.create", "/budgets", shape="covered", method="POST", form={},
-              covered_by=BUDGET_CREATE),
-    DataRoute("budgets_api.api_create", "/api/budgets", shape="covered", method="POST",
-              body={}, covered_by=BUDGET_CREATE),
-    DataRoute("budgets.edit", f"{BUDGET}/edit", shape="covered", covered_by=BUDGET_BY_ID),
-    DataRoute("budgets.edit", f"{BUDGET}/edit", shape="covered", method="POST", form={},
-              covered_by=BUDGET_BY_ID),
-    DataRoute("budgets.delete", f"{BUDGET}/delete", shape="covered", covered_by=BUDGET_BY_ID),
-    DataRoute("budgets.delete", f"{BUDGET}/delete", shape="covered", method="POST", form={},
-              covered_by=BUDGET_BY_ID),
-    DataRoute("budgets_api.api_get", f"/api{BUDGET}", shape="covered", covered_by=BUDGET_BY_ID),
-    DataRoute("budgets_api.api_update", f"/api{BUDGET}", shape="covered", method="PATCH",
-              body={}, covered_by=BUDGET_BY_ID),
-    DataRoute("budgets_api.api_delete", f"/api{BUDGET}", shape="covered", method="DELETE",
-              covered_by=BUDGET_BY_ID),
+    DataRoute("budgets.create", "/budgets", shape="create", method="POST",
+              form={"category": CREATED, "amount": "5.00", "currency": "EUR", "month": ""}),
+    DataRoute("budgets_api.api_create", "/api/budgets", shape="create", method="POST",
+              body={"category": CREATED, "amount": "5.00", "currency": "EUR"}),
+    DataRoute("budgets.edit", "/budgets/{budget}/edit", shape="row"),
+    DataRoute("budgets.edit", "/budgets/{budget}/edit", shape="row", method="POST",
+              form={"category": "Matrix", "amount": "7.00", "currency": "EUR", "month": ""}),
+    DataRoute("budgets.delete", "/budgets/{budget}/delete", shape="row"),
+    DataRoute("budgets.delete", "/budgets/{budget}/delete", shape="row", method="POST",
+              form={}),
+    DataRoute("budgets_api.api_get", "/api/budgets/{budget}", shape="row"),
+    DataRoute("budgets_api.api_update", "/api/budgets/{budget}", shape="row", method="PATCH",
+              body={"amount": "7.00"}),
+    DataRoute("budgets_api.api_delete", "/api/budgets/{budget}", shape="row", method="DELETE"),
 ]

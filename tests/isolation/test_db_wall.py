@@ -11,7 +11,6 @@
 """
 import sys
 import threading
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -21,11 +20,11 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from finance_app.extensions import db
-from finance_app.isolation import unscoped
+from finance_app.isolation import scope, unscoped
 from finance_app.isolation import scoping
 from finance_app.isolation.db_wall import POLICIES, WALL_ROLE, owned_table_names
 from finance_app.models import Transaction
-from tests.conftest import add_transactions, add_user, app_on_fresh_database, login
+from tests.conftest import add_user, app_on_fresh_database, login
 from tests.isolation.conftest import probe_route
 from tests.isolation.matrix_ledger import MARKERS, MatrixLedger
 from tests.isolation.route_matrix import OWNERS, SEES, VIEWERS
@@ -272,11 +271,21 @@ def test_mid_upgrade_requests_run_behind_the_application_wall_then_the_wall_enga
             upgrade(revision="0011_cache_epoch")
         add_raw_probes(app)
         user_id = add_user(app, "mid@example.com")
-        add_transactions(app, user_id, [(date(2024, 11, 3), "-1.00", "mid-upgrade coffee")])
+        with app.app_context(), db.engine.begin() as conn:  # the ORM describes head
+            conn.execute(text(
+                "INSERT INTO transactions (user_id, date, amount, currency, description, "
+                "created_at) VALUES (:u, DATE '2024-11-03', -1.00, 'EUR', "
+                "'mid-upgrade coffee', now())"), {"u": user_id})
+        # A scoped read of what revision 11 has (the list reads account_id, of revision 15).
+        @probe_route(app, "/api/_probe/scoped-descriptions")
+        def scoped_descriptions():
+            return jsonify(db.session.execute(scope(select(Transaction.description)))
+                           .scalars().all())
+
         client = login(app.test_client(), "mid@example.com")
-        listed = client.get("/api/transactions")
+        listed = client.get("/api/_probe/scoped-descriptions")
         assert listed.status_code == 200, listed.text
-        assert [i["description"] for i in listed.json["items"]] == ["mid-upgrade coffee"]
+        assert listed.json == ["mid-upgrade coffee"]
         login_role = client.get("/api/_raw/whoami").json["role"]
         assert login_role != WALL_ROLE
         with app.app_context():

@@ -16,6 +16,7 @@ from tests.isolation.route_matrix import (
     CREATED,
     DATA_ROUTES,
     OWNERS,
+    PLACEHOLDERS,
     ROUTE_KINDS,
     UNOWNED,
     VIEWERS,
@@ -49,7 +50,7 @@ def test_every_data_route_has_a_probe(app):
 
 @pytest.mark.parametrize("route", DATA_ROUTES, ids=str)
 def test_matrix_entry_is_served_by_its_endpoint(app, route):
-    path = route.url(row=1, batch=1).partition("?")[0]
+    path = route.url(**{name: 1 for name in PLACEHOLDERS}).partition("?")[0]
     try:
         endpoint, _ = app.url_map.bind("localhost").match(path, method=route.method)
     except HTTPException as exc:
@@ -71,7 +72,7 @@ def shows(response, owner):
 
 
 def call(matrix, viewer, route, owner):
-    """`viewer` sends `route`'s request probing `owner`'s row or batch."""
+    """`viewer` sends `route`'s request probing `owner`'s row of the placeholder it names."""
     response = matrix.request(viewer, route, matrix.path(route, owner))
     assert_private(response)
     return response
@@ -91,7 +92,7 @@ def probe_many(matrix, route, viewer):
 
 
 def outcome(matrix, route, viewer, owner):
-    """What `route` does to `owner`'s row or batch, called by `viewer`."""
+    """What `route` does to `owner`'s row (of the placeholder it names), called by `viewer`."""
     before = matrix.state(owner)
     response = call(matrix, viewer, route, owner)
     changed = matrix.state(owner) != before
@@ -108,7 +109,7 @@ def outcome(matrix, route, viewer, owner):
 
 
 def probe_each(matrix, route, viewer):
-    """A request per owner, with that owner's row or batch."""
+    """A request per owner, with that owner's row."""
     found = {owner: outcome(matrix, route, viewer, owner) for owner in OWNERS}
     assert found == expected(route, viewer)
 
@@ -145,7 +146,7 @@ def probe_create(matrix, route, viewer):
         {o: before[o] for o in OWNERS if o != viewer}
 
 
-PROBES = {"list": probe_many, "personal": probe_many, "row": probe_each, "batch": probe_each,
+PROBES = {"list": probe_many, "personal": probe_many, "row": probe_each,
           "aggregate": probe_aggregate, "create": probe_create, "bulk": probe_bulk}
 
 

@@ -28,16 +28,17 @@ FINGERPRINT_INDEX, SINGLE_OWNER_BATCHES = "0006_fingerprint_per_owner", "0007_si
 SESSIONS, APP_SETTINGS = "0008_sessions_and_ids", "0009_app_settings"
 TWO_SIDED, CACHE_EPOCH = "0010_two_sided_isolation", "0011_cache_epoch"
 ROW_LEVEL_SECURITY, METRIC_SAMPLES = "0012_row_level_security", "0013_metric_samples"
-LIST_INDEXES, RULES, BUDGETS = "0014_list_indexes", "0016_rules", "0017_budgets"
+LIST_INDEXES, ACCOUNTS = "0014_list_indexes", "0015_accounts"
+RULES, BUDGETS = "0016_rules", "0017_budgets"
 # Every revision, oldest first.
 CHAIN = (LEGACY, NULLABLE, NOT_NULL, IMPORT_MAPPINGS, ADMIN_TABLES, FINGERPRINT_INDEX,
          SINGLE_OWNER_BATCHES, SESSIONS, APP_SETTINGS, TWO_SIDED, CACHE_EPOCH, ROW_LEVEL_SECURITY,
-         METRIC_SAMPLES, LIST_INDEXES, RULES, BUDGETS)
+         METRIC_SAMPLES, LIST_INDEXES, ACCOUNTS, RULES, BUDGETS)
 HEAD = CHAIN[-1]
 OWNED_TABLES = ("import_batches", "transactions")
 APP_TABLES = {"users", "import_batches", "transactions", "api_tokens", "flag_definitions",
               "guard_events", "import_mappings", "cohorts", "audit_events", "user_sessions",
-              "app_settings", "cache_state", "metric_samples", "budgets", "rules"}
+              "app_settings", "cache_state", "metric_samples", "accounts", "budgets", "rules"}
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc)
 
 # Lightweight table descriptions, valid at every revision for the columns they name.
@@ -62,12 +63,24 @@ tokens_t = sa.table(
     sa.column("name", sa.String), sa.column("token_hash", sa.String),
     sa.column("created_at", sa.DateTime(timezone=True)),
 )
+accounts_t = sa.table(
+    "accounts", sa.column("id", sa.Integer), sa.column("user_id", sa.Integer),
+    sa.column("name", sa.String), sa.column("kind", sa.String), sa.column("currency", sa.String),
+    sa.column("opening_balance", sa.Numeric(12, 2)),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
 
 
 def owned(table):
     """`table` with its user_id column (revision 2 onwards)."""
     return sa.table(table.name, *[sa.column(c.name, c.type) for c in table.columns],
                     sa.column("user_id", sa.Integer))
+
+
+def accounted(table):
+    """Owned `table` with its account_id column too (transactions, revision 15 onwards)."""
+    return sa.table(table.name, *[sa.column(c.name, c.type) for c in owned(table).columns],
+                    sa.column("account_id", sa.Integer))
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
@@ -198,6 +211,17 @@ def assert_no_owner_column():
     assert not any("user_id" in names for names in indexes), indexes
 
 
+def add_account_at_head(conn, user_id, name="Main account", currency="EUR"):
+    """An account for `user_id` (revision 15 onwards: every owned row needs one); its id.
+    `conn`: a connection, or the engine (a transaction of its own)."""
+    if isinstance(conn, sa.engine.Engine):
+        with conn.begin() as own:
+            return add_account_at_head(own, user_id, name, currency)
+    return conn.execute(sa.insert(accounts_t).returning(accounts_t.c.id), dict(
+        user_id=user_id, name=name, kind="checking", currency=currency, opening_balance=0,
+        created_at=NOW)).scalar_one()
+
+
 def sqlite_fk_violations():
     """SQLite: rows whose parent is missing. Also checks that migrating (which turns foreign
     keys off on its connection) gave the pool back connections with foreign keys on."""
@@ -300,10 +324,12 @@ def test_delete_user_cascades_at_head(empty_db_app):
             batch_id = conn.execute(sa.insert(owned(batches_t)).returning(sa.column("id")), dict(
                 filename=f"{name}.csv", row_count=3, created_at=NOW, user_id=ids[name],
             )).scalar_one()
-            conn.execute(sa.insert(owned(transactions_t)), [dict(
+            account_id = add_account_at_head(conn, ids[name])
+            conn.execute(sa.insert(accounted(transactions_t)), [dict(
                 date=date(2025, 1, d), amount=Decimal(f"-{d}.25"), currency="EUR",
                 description=f"{name} {d}", import_batch_id=batch_id if d <= 3 else None,
-                created_at=NOW, user_id=ids[name]) for d in range(1, 6)])
+                created_at=NOW, user_id=ids[name], account_id=account_id)
+                for d in range(1, 6)])
             conn.execute(sa.insert(tokens_t), dict(
                 user_id=ids[name], name="api", token_hash=f"{name:0>64}", created_at=NOW))
 
@@ -311,13 +337,16 @@ def test_delete_user_cascades_at_head(empty_db_app):
         with db.engine.connect() as conn:
             return {table: conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} "
                                                 "WHERE user_id = :u"), {"u": user_id}).scalar()
-                    for table in ("transactions", "import_batches", "api_tokens")}
+                    for table in ("transactions", "import_batches", "api_tokens", "accounts")}
 
-    assert owned_counts(ids["alice"]) == {"transactions": 5, "import_batches": 1, "api_tokens": 1}
+    assert owned_counts(ids["alice"]) == {"transactions": 5, "import_batches": 1, "api_tokens": 1,
+                                          "accounts": 1}
     with db.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM users WHERE id = :u"), {"u": ids["alice"]})
-    assert owned_counts(ids["alice"]) == {"transactions": 0, "import_batches": 0, "api_tokens": 0}
-    assert owned_counts(ids["bob"]) == {"transactions": 5, "import_batches": 1, "api_tokens": 1}
+    assert owned_counts(ids["alice"]) == {"transactions": 0, "import_batches": 0, "api_tokens": 0,
+                                          "accounts": 0}
+    assert owned_counts(ids["bob"]) == {"transactions": 5, "import_batches": 1, "api_tokens": 1,
+                                        "accounts": 1}
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM transactions")).scalar() == 5
         assert conn.execute(sa.text("SELECT COUNT(*) FROM users")).scalar() == 1

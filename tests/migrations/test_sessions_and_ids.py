@@ -17,6 +17,8 @@ from tests.migrations.test_migration_chain import (
     NOW,
     NULLABLE,
     _table_names,
+    accounted,
+    add_account_at_head,
     assign_owners,
     columns,
     current_revision,
@@ -53,11 +55,13 @@ def new_user(name):
 
 
 def new_rows(user_id):
-    """One row in each owned table of revision 6, and a session."""
+    """One row in each owned table of head, and a session (the account last: its
+    transaction goes first when they are deleted in order)."""
+    account = add_account_at_head(db.engine, user_id)
     return {
-        "transactions": insert(owned(transactions_t), date=date(2025, 1, 2), currency="EUR",
+        "transactions": insert(accounted(transactions_t), date=date(2025, 1, 2), currency="EUR",
                                amount=Decimal("-1.00"), description="x", created_at=NOW,
-                               user_id=user_id),
+                               user_id=user_id, account_id=account),
         "import_batches": insert(owned(chain.batches_t), filename="x.csv", row_count=0,
                                  created_at=NOW, user_id=user_id),
         "import_mappings": insert(sa.table("import_mappings", sa.column("id"),
@@ -69,6 +73,7 @@ def new_rows(user_id):
                              token_hash=f"{user_id:064x}"),
         "user_sessions": insert(sessions_t, user_id=user_id, created_at=NOW,
                                 session_hash=f"{user_id:064x}"),
+        "accounts": account,
     }
 
 

@@ -20,6 +20,7 @@ from tests.migrations.test_migration_chain import (  # noqa: F401 (empty_db_app:
     FINGERPRINT_INDEX,
     HEAD,
     NOW,
+    accounted,
     batches_t,
     current_revision,
     empty_db_app,
@@ -161,11 +162,14 @@ def test_upgrade_splits_mixed_batches_keeping_every_row_and_downgrade_keeps_them
 def test_at_head_a_transaction_cannot_join_another_owner_s_batch(empty_db_app):
     ids, batches = build_at_0006()
     upgrade()
+    with db.engine.connect() as conn:  # carol's rows moved into her default account
+        account = conn.execute(sa.text("SELECT id FROM accounts WHERE user_id = :u"),
+                               {"u": ids["carol"]}).scalar_one()
     row = dict(date=date(2025, 1, 2), amount=Decimal("-1.00"), currency="EUR",
-               description="carol's", created_at=NOW, user_id=ids["carol"])
+               description="carol's", created_at=NOW, user_id=ids["carol"], account_id=account)
     with pytest.raises(IntegrityError):
         with db.engine.begin() as conn:
-            conn.execute(sa.insert(owned(transactions_t)),
+            conn.execute(sa.insert(accounted(transactions_t)),
                          dict(row, import_batch_id=batches["alice"]))
     with pytest.raises(IntegrityError):
         with db.engine.begin() as conn:
@@ -175,7 +179,8 @@ def test_at_head_a_transaction_cannot_join_another_owner_s_batch(empty_db_app):
     assert mixed_rows() == []
     # The same row in carol's own batch is fine.
     with db.engine.begin() as conn:
-        conn.execute(sa.insert(owned(transactions_t)), dict(row, import_batch_id=batches["carol"]))
+        conn.execute(sa.insert(accounted(transactions_t)),
+                     dict(row, import_batch_id=batches["carol"]))
 
 
 def test_after_the_split_alice_undoing_her_batch_leaves_carol_s_rows(empty_db_app):

@@ -84,7 +84,9 @@ def test_items_carry_decimal_strings(dana):
     item = dana.get(f"/api/transactions/{dana.ids[0]}").json
     assert item == {"id": dana.ids[0], "date": "2024-01-05", "amount": "-4.50", "currency": "USD",
                     "description": "Morning coffee", "merchant": "Blue Bottle",
-                    "category": "Coffee", "import_batch_id": None}
+                    "category": "Coffee", "import_batch_id": None,
+                    "account_id": item["account_id"]}
+    assert isinstance(item["account_id"], int)
 
 
 def count_rows(app):
