@@ -46,6 +46,11 @@ RECURRING_TOLERANCE = Decimal("0.10")
 USUAL_RANGE = (Decimal("0.8"), Decimal("1.25"))
 
 
+def plain_money(amount, currency):
+    """Money in a sentence of JSON: "12.34 EUR"."""
+    return f"{amount} {currency}"
+
+
 def explain_month(month, write_money=plain_money, account=None):
     """{month, headline, previous_month, drivers, new_recurring} for `month` (of one
     account's rows when `account` is an account id: see charts.service); the headline's
