@@ -206,7 +206,7 @@ def test_the_list_filters_by_account_with_running_balances(app, ann):
                for t in ann.get("/api/transactions").json["items"])
     page = ann.get(f"/transactions?account={card['id']}")
     assert page.status_code == 200
-    assert 'class="num running-balance">45.00 EUR' in page.text
+    assert 'class="num running-balance">€45.00' in page.text
     assert "ann lunch" not in page.text
 
 
@@ -272,7 +272,7 @@ def test_import_into_another_users_account_is_404_and_writes_nothing(app, ann, b
 
 def test_the_page_lists_creates_and_renames(app, ann):
     page = ann.get("/accounts")
-    assert page.status_code == 200 and "Main account" in page.text and "90.00 EUR" in page.text
+    assert page.status_code == 200 and "Main account" in page.text and "€90.00" in page.text
     token = csrf_token(ann, "/accounts")
     made = ann.post("/accounts", data={"csrf_token": token, "name": "Savings",
                                        "kind": "savings", "currency": "eur",
@@ -304,16 +304,16 @@ def test_the_dashboard_narrows_every_figure_to_the_chosen_account(app, ann):
     everything = ann.get("/?month=2024-11")
     assert everything.status_code == 200
     assert "card groceries" in everything.text and "ann lunch" in everything.text
-    assert 'id="accounts-panel"' in everything.text and "-40.00 EUR" in everything.text
+    assert 'id="accounts-panel"' in everything.text and "−€40.00" in everything.text
     narrowed = ann.get(f"/?month=2024-11&account={card['id']}")
     assert narrowed.status_code == 200
     assert "card groceries" in narrowed.text and "ann lunch" not in narrowed.text
     # The month's cards: the card's expenses alone, not the refund in the main account.
-    assert '<span class="value neg">40.00</span>' in narrowed.text
-    assert '<span class="value pos">0.00</span>' in narrowed.text
+    assert '<span class="value neg">€40.00</span>' in narrowed.text
+    assert '<span class="value pos">€0.00</span>' in narrowed.text
     assert f"account={card['id']}" in narrowed.text  # month links keep the account
     # And back to all: the main account's income counts again.
-    assert '<span class="value pos">100.00</span>' in ann.get("/?month=2024-11").text
+    assert '<span class="value pos">€100.00</span>' in ann.get("/?month=2024-11").text
 
 
 def test_the_dashboard_of_an_invisible_account_is_404(ann, ben):

@@ -32,13 +32,13 @@ def test_create_an_account_and_see_it_everywhere(app, new_page, output_dir, devi
     assert page.locator(".flash.success").inner_text() == "Account “Credit card” created."
     rows = page.locator("table.accounts tbody tr")
     assert rows.count() == 2
-    assert "-20.00 EUR" in rows.nth(0).inner_text() and "90.00 EUR" in rows.nth(1).inner_text()
+    assert "−€20.00" in rows.nth(0).inner_text() and "€90.00" in rows.nth(1).inner_text()
     page.screenshot(path=str(output_dir / f"accounts-{device}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[device]
 
     page.get_by_role("link", name="Main account").click()
     page.wait_for_load_state()
-    assert page.locator("td.running-balance").all_inner_texts() == ["90.00 EUR", "-10.00 EUR"]
+    assert page.locator("td.running-balance").all_inner_texts() == ["€90.00", "−€10.00"]
     page.screenshot(path=str(output_dir / f"transactions-of-account-{device}.png"),
                     full_page=True)
 
@@ -49,7 +49,7 @@ def test_create_an_account_and_see_it_everywhere(app, new_page, output_dir, devi
 
     page.goto("/?month=2024-11")
     panel = page.locator("#accounts-panel")
-    assert "Credit card" in panel.inner_text() and "90.00 EUR" in panel.inner_text()
+    assert "Credit card" in panel.inner_text() and "€90.00" in panel.inner_text()
     page.locator("#dashboard-account").select_option(label="Credit card (EUR)")
     page.get_by_role("button", name="Show").click()
     page.wait_for_load_state()
