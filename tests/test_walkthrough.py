@@ -150,7 +150,7 @@ def test_a_new_users_first_session(app, new_page, output_dir, size):
     accounts = page.locator("#accounts-panel").inner_text()
     assert "Checking" in accounts and "$" in accounts and "£" in accounts
     groceries = page.locator("#dashboard-budgets li.budget", has_text="Groceries")
-    assert "Over budget by 35.00" in groceries.inner_text()  # 135.00 spent of 100.00
+    assert "Over budget by $35.00" in groceries.inner_text()  # 135.00 spent of 100.00
     assert page.locator("#summary-USD").is_visible() and page.locator("#summary-GBP").is_visible()
     assert "−£12.00" in page.locator("#summary-GBP").inner_text()
     walk.shot("dashboard")

@@ -40,7 +40,7 @@ def test_adding_a_budget_shows_its_progress(app, ledger):
     page = alice.get(response.headers["Location"])
     assert "Budget for Coffee saved." in page.text
     assert bars(page.text) == [("Coffee", "40.00", "12.50",
-                                "12.50 of 40.00 EUR spent (31%) · 27.50 EUR left")]
+                                "€12.50 of €40.00 spent (31%) · €27.50 left")]
     assert 'class="budget over"' not in page.text
 
 
@@ -50,7 +50,7 @@ def test_over_budget_is_said_in_words_and_marked(ledger):
     page = alice.get(f"/budgets?month={MONTH}").text
     # The bar stops full; the text says by how much the budget is over.
     assert bars(page) == [("Coffee", "10.00", "10.00",
-                           "12.50 of 10.00 EUR spent (125%) · Over budget by 2.50 EUR")]
+                           "€12.50 of €10.00 spent (125%) · Over budget by €2.50")]
     assert 'class="budget over"' in page and 'class="over-text"' in page
 
 
@@ -60,12 +60,12 @@ def test_the_dashboard_shows_the_months_budgets(ledger):
     page = alice.get(f"/?month={MONTH}").text
     panel = page[page.index('id="dashboard-budgets"'):]
     assert bars(panel)[0] == ("Coffee", "10.00", "10.00",
-                              "12.50 of 10.00 EUR spent (125%) · Over budget by 2.50 EUR")
+                              "€12.50 of €10.00 spent (125%) · Over budget by €2.50")
     assert f'href="/budgets?month={MONTH}"' in panel
     # Another month: no Coffee spending, the repeating budget still applies.
     page = alice.get("/?month=2024-10").text
     panel = page[page.index('id="dashboard-budgets"'):]
-    assert bars(panel)[0][3] == "0.00 of 10.00 EUR spent (0%) · 10.00 EUR left"
+    assert bars(panel)[0][3] == "€0.00 of €10.00 spent (0%) · €10.00 left"
 
 
 @pytest.mark.parametrize("fields, field, message", [
