@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import sign_in
+
 pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -71,7 +73,8 @@ def test_a_new_users_first_session(app, new_page, output_dir, size):
     page.fill("input[name=password]", PASSWORD)
     walk.shot("signup")
     page.get_by_role("button", name="Create account").click()
-    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+    page.wait_for_url(re.compile(r".*/login"))
+    sign_in(page, EMAIL, PASSWORD)
     assert "No transactions yet" in page.locator("main").inner_text()
     walk.shot("empty-dashboard")
 
