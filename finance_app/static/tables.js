@@ -47,10 +47,14 @@
     table.classList.add("reflow");
   }
 
-  function reflowAll() {
-    Array.prototype.forEach.call(document.querySelectorAll("table.table"), reflow);
+  function reflowAll(root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll("table.table"), reflow);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reflowAll);
-  else reflowAll();
+  // Tables a page's script adds later (the suggestions page's) announce themselves so.
+  document.addEventListener("content:added", function (event) { reflowAll(event.target); });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { reflowAll(); });
+  } else reflowAll();
 })();

@@ -60,8 +60,24 @@ def api_accept_all():
 @bp.get("/suggestions")
 @access(DATA)
 def index():
-    return render_template("suggest/index.html", result=service.suggestions(WEB_LIST_SIZE),
-                           examples=service.latest_categorised(), isolated=isolation_on())
+    """The page at once, its suggestions fetched by its script from `table`: working them
+    out can take seconds (a worker's first suggestions load scikit-learn; a write retrains
+    the model). `?now=1` renders them in the page instead, for browsers without scripts."""
+    results = _results() if request.args.get("now") == "1" else {}
+    return render_template("suggest/index.html", isolated=isolation_on(), **results)
+
+
+@bp.get("/suggestions/table")
+@access(DATA)
+def table():
+    """The suggestions (with their accept forms) and the rows they learn from: an HTML
+    fragment the page swaps in."""
+    return render_template("suggest/_results.html", **_results())
+
+
+def _results():
+    return {"result": service.suggestions(WEB_LIST_SIZE),
+            "examples": service.latest_categorised()}
 
 
 @bp.post("/suggestions/<int:tx_id>/accept")

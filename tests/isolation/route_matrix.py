@@ -87,6 +87,7 @@ ROUTE_KINDS = {
     "ingest_api.api_batches": DATA,
     "ingest_api.api_undo": DATA,
     "suggest.index": DATA,
+    "suggest.table": DATA,
     "suggest.accept": DATA,
     "suggest_api.api_list": DATA,
     "suggest_api.api_accept": DATA,
@@ -362,8 +363,10 @@ DATA_ROUTES = [
               covered_by=UPLOAD_SESSIONS),
     DataRoute("ingest.progress", "/import/{token}/progress", shape="covered",
               covered_by=UPLOAD_SESSIONS),
-    # The page lists the latest categorised rows it learns from.
-    DataRoute("suggest.index", "/suggestions"),
+    # The suggestions list the latest categorised rows they learn from: in the page with
+    # ?now=1 (without it the page holds no rows: its script fetches /suggestions/table).
+    DataRoute("suggest.index", "/suggestions?now=1"),
+    DataRoute("suggest.table", "/suggestions/table"),
     DataRoute("suggest.accept", "/suggestions/{row}/accept", shape="row", method="POST",
               form={"category": "Matrix"}),
     # Too few categorised rows for a model, so nothing is suggested: probe the row filter.

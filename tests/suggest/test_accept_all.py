@@ -95,7 +95,7 @@ def test_bad_accept_all_bodies_are_422_and_write_nothing(app, erin, body, field)
 
 
 def test_the_page_accepts_all_it_shows(app, erin):
-    page = erin.client.get("/suggestions")
+    page = erin.client.get("/suggestions/table")  # what the page shows
     form = re.search(r'<form[^>]*action="/suggestions/accept-all".*?</form>', page.text, re.S)
     assert form and "Accept all 4" in form.group(0)
     shown = dict(zip(map(int, re.findall(r'name="transaction_id" value="(\d+)"', form.group(0))),

@@ -46,7 +46,9 @@ token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', get("/login").text).
 signed_in = client.post("/login", data={"email": email, "password": password,
                                         "csrf_token": token})
 assert signed_in.status_code == 302, signed_in.status_code
-for path in ("/", "/transactions", "/api/transactions", "/api/charts/summary", "/settings"):
+# The suggestions page itself too: its script fetches the suggestions (/suggestions/table).
+for path in ("/", "/transactions", "/api/transactions", "/api/charts/summary", "/settings",
+             "/suggestions"):
     get(path)
 before = loaded()
 suggestions = get("/api/suggestions").json

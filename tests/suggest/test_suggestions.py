@@ -180,8 +180,8 @@ def test_too_little_to_learn_from(app, rows, reason_has):
     assert result["suggestions"] == []
     assert result["model"]["ready"] is False
     assert "at least 10" in result["model"]["reason"] and reason_has in result["model"]["reason"]
-    page = client.get("/suggestions")
-    assert page.status_code == 200 and "Too little to learn from" in page.text
+    table = client.get("/suggestions/table")
+    assert table.status_code == 200 and "Too little to learn from" in table.text
 
 
 @pytest.mark.parametrize("query,field", [

@@ -41,6 +41,7 @@ NOT_PAGES = {
     "health.readyz": "JSON for load balancers",
     "observability.scrape": "Prometheus metrics (text)",
     "ingest.progress": "JSON polled by the import page",
+    "suggest.table": "HTML fragment fetched by the suggestions page (tested in its place)",
 }
 FILE_RULE = re.compile(r"\.\w+$")  # /transactions/export.csv
 # The pages for someone not signed in (other AUTH pages, like settings, need a session).
