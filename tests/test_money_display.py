@@ -10,7 +10,7 @@ from finance_app.extensions import db
 from finance_app.isolation import unscoped
 from finance_app.models import Transaction
 from finance_app.money_display import format_money, request_locale
-from tests.conftest import add_transactions, add_user, login
+from tests.conftest import add_transactions, add_user, login, main_account
 from tests.ingest.test_import_web import post_file
 
 
@@ -75,7 +75,8 @@ def test_a_row_created_without_a_currency_gets_the_configured_one(app_with):
     user_id = add_user(app, "max@example.com", "staff")
     with app.app_context(), unscoped("test: a plain ORM create"):
         row = Transaction(user_id=user_id, date=date(2024, 6, 1), amount=Decimal("-1.00"),
-                          description="no currency named")
+                          description="no currency named",
+                          account_id=main_account(user_id, "CHF"))
         db.session.add(row)
         db.session.commit()
         assert row.currency == "CHF"

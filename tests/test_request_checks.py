@@ -43,6 +43,10 @@ VALID = {
     ("post", "/api/rules"): ("token", {}, {"field": "merchant", "pattern": "tea",
                                            "category": "Tea"}),
     ("post", "/api/rules/{rule_id}/apply"): ("token", {"rule_id": "rule"}, {"overwrite": True}),
+    ("post", "/api/accounts"): ("token", {}, {"name": "Savings", "kind": "savings",
+                                              "currency": "EUR"}),
+    ("patch", "/api/accounts/{account_id}"): ("token", {"account_id": "account"},
+                                              {"name": "Giro"}),
     ("post", "/api/budgets"): ("token", {}, {"category": "Tea", "amount": "10.00",
                                              "currency": "EUR"}),
     ("patch", "/api/budgets/{budget_id}"): ("token", {"budget_id": "budget"},
@@ -83,7 +87,9 @@ class World:
         assert budget.status_code == 201, budget.text
         self.values = {"row": self.people.rows["alice"][0], "carol": self.people.ids["carol"],
                        "event": event.json["event"]["id"], "rule": rule.json["id"],
-                       "budget": budget.json["id"]}
+                       "budget": budget.json["id"],
+                       "account": bearer(app, "alice@example.com").get(
+                           "/api/accounts").json[0]["id"]}
 
     def client(self, who):
         if who is None:

@@ -17,7 +17,7 @@ from ..api import Body
 from ..errors import AppError
 from ..extensions import db
 from ..isolation import cached, current_principal, invalidate_after_write, owned_or_404, scope
-from ..models import ACCOUNT_KINDS, Account, Transaction
+from ..models import ACCOUNT_KINDS, Account, Transaction, as_utc
 from ..transactions.money import parse_money
 
 DEFAULT_NAME = "Main account"
@@ -196,4 +196,4 @@ def to_json(account, balance):
     """An account as AccountOut describes it."""
     return {"id": account.id, "name": account.name, "kind": account.kind,
             "currency": account.currency, "opening_balance": str(account.opening_balance),
-            "balance": str(balance), "created_at": account.created_at.isoformat()}
+            "balance": str(balance), "created_at": as_utc(account.created_at).isoformat()}

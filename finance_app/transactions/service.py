@@ -55,7 +55,7 @@ class Filters(Body):
     min: Optional[Decimal] = None
     max: Optional[Decimal] = None
     batch: Optional[Id] = None  # the rows one import added
-    account: Optional[int] = Field(default=None, ge=1)  # one account's rows
+    account: Optional[Id] = None  # one account's rows
     sort: Literal[tuple(SORTS)] = "-date"
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     offset: Offset = 0

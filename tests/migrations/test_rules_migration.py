@@ -10,12 +10,13 @@ from finance_app.extensions import db
 from finance_app.isolation.db_wall import walled_table_names
 from tests.migrations.test_migration_chain import (  # noqa: F401 (empty_db_app: a fixture)
     CHAIN,
+    accounted,
+    add_account_at_head,
     NOW,
     RULES,
     current_revision,
     empty_db_app,
     ledger,
-    owned,
     transactions_t,
     users_t,
 )
@@ -50,9 +51,9 @@ def test_rules_upgrade_and_downgrade(empty_db_app):
     upgrade(revision=BEFORE)
     with db.engine.begin() as conn:
         alice, bob = add_user(conn, "alice"), add_user(conn, "bob")
-        conn.execute(sa.insert(owned(transactions_t)), [dict(
+        conn.execute(sa.insert(accounted(transactions_t)), [dict(
             date=NOW.date(), amount=1, currency="EUR", description="TESCO 1", created_at=NOW,
-            user_id=alice)])
+            user_id=alice, account_id=add_account_at_head(conn, alice))])
 
     upgrade(revision=RULES)
     assert current_revision() == RULES

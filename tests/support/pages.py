@@ -12,6 +12,7 @@ saying so. The last few `STATES` are pages a form leads to (an import preview, a
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Callable
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from finance_app.extensions import db
 from finance_app.isolation import ADMIN, DATA, MONITORING, PUBLIC, unscoped
-from finance_app.models import ImportBatch, Owned, Transaction
+from finance_app.models import Budget, ImportBatch, Owned, Rule, Transaction
 from tests.conftest import (
     PASSWORD,
     People,
@@ -174,6 +175,13 @@ class Site:
             (date(2024, 11, 28), "-131.07", LONG_DESCRIPTION, "Northern Electricity", None)])
         add_batch(app, alice, "current-account-statement-2024-06-01-to-2024-11-30.csv",
                   imported[-5:])
+        # A budget (over, so its bar is red) and a rule, for their pages.
+        with app.app_context(), unscoped("tests: alice's budget and rule"):
+            db.session.add_all([
+                Budget(user_id=alice, category="Groceries", amount=Decimal("50.00"),
+                       currency=app.config["DEFAULT_CURRENCY"]),
+                Rule(user_id=alice, field="merchant", pattern="tesco", category="Groceries")])
+            db.session.commit()
         self.ids = dict(self.people.ids, newcomer=add_user(app, "newcomer@example.com", "staff"))
         admin = self.people.client(ADMINISTRATOR)
         created = admin.post("/admin/flags/cohorts", data={

@@ -139,7 +139,7 @@ def test_pages_show_only_visible_categories(app):
     matrix = MatrixLedger(app)
     with app.app_context(), unscoped("test: owner-named categories"):
         for owner in OWNERS:
-            db.session.get(Transaction, matrix.rows[owner]).category = f"{owner}-only"
+            db.session.get(Transaction, matrix.owned["row"][owner]).category = f"{owner}-only"
         db.session.commit()
     for viewer in VIEWERS:
         client = matrix.client(viewer)

@@ -42,7 +42,7 @@ def test_add_a_transaction_by_hand_and_see_it_in_the_list(dana, new_page, output
     assert page.locator(".flash.success").inner_text() == "Added “Hardware store”."
     row = page.locator("tr:target")  # the new row, scrolled to and highlighted
     assert row.is_visible()
-    assert "Hardware store" in row.inner_text() and "-23.40" in row.inner_text()
+    assert "Hardware store" in row.inner_text() and "−$23.40" in row.inner_text()
     assert row.locator("input[name=category]").input_value() == "Home"
     assert fits(page, width)
     page.screenshot(path=str(output_dir / f"list-with-new-row-{size}.png"))
@@ -67,7 +67,7 @@ def test_add_a_transaction_by_hand_and_see_it_in_the_list(dana, new_page, output
     page.wait_for_url("**/transactions#tx-*")
     row = page.locator("tr:target")
     assert "Hardware refund" in row.inner_text() and "23.40" in row.inner_text()
-    assert "-23.40" not in row.inner_text()
+    assert "−$23.40" not in row.inner_text()
 
 
 @pytest.mark.parametrize("size", SIZES)
