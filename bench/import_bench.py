@@ -107,11 +107,21 @@ def parsed(data):
 
 
 def copy_rows(conn, user_id, rows):
-    """COPY parsed rows into the table for `user_id` (in the connection's transaction)."""
-    with conn.cursor().copy("COPY transactions (user_id, date, amount, currency, description, "
-                            "created_at) FROM STDIN") as copy:
+    """COPY parsed rows into the table for `user_id` (in the connection's transaction), in
+    their owner's first EUR account (made if need be: every owned row is in an account)."""
+    account_id = conn.execute(
+        "SELECT id FROM accounts WHERE user_id = %s AND currency = 'EUR' ORDER BY id LIMIT 1",
+        (user_id,)).fetchone()
+    if account_id is None:
+        account_id = conn.execute(
+            "INSERT INTO accounts (user_id, name, kind, currency, opening_balance, created_at) "
+            "VALUES (%s, 'Bench COPY', 'checking', 'EUR', 0, now()) RETURNING id",
+            (user_id,)).fetchone()
+    with conn.cursor().copy("COPY transactions (user_id, account_id, date, amount, currency, "
+                            "description, created_at) FROM STDIN") as copy:
         for day, amount, text in rows:
-            copy.write_row((user_id, day, amount, "EUR", text, "2024-01-01T00:00:00Z"))
+            copy.write_row((user_id, account_id[0], day, amount, "EUR", text,
+                            "2024-01-01T00:00:00Z"))
 
 
 def main():
