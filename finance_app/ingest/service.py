@@ -217,6 +217,13 @@ def _currency_mismatch(account, currency, line=None):
         currency=currency, account_currency=account.currency)
 
 
+def _row_values(row, account, fp):
+    """A parsed row as the writer takes it (writing.ROW_COLUMNS order), in `account`, whose
+    currency is the row's (`_RowAccounts.of` refused any other)."""
+    return (account.id, row.date, row.amount, account.currency, row.description, row.merchant,
+            row.category, fp)
+
+
 def open_upload(fileobj, filename=None, mapping=None):
     """Parse the upload: an OFX/QFX statement (by content, else extension), or a CSV with the
     given mapping, else the one remembered for its layout."""
@@ -282,11 +289,7 @@ def run_import(fileobj, filename, mapping=None, dry_run=False, skip_bad_lines=Fa
                 # The owner is stamped here: COPY passes no ORM hook.
                 writer = writing.row_writer(db.session, {
                     "user_id": user_id, "import_batch_id": batch.id, "created_at": utcnow()})
-            # In writing.ROW_COLUMNS order.
-            writer.write([
-                (accounts.of(r).id, r.date, r.amount, accounts.of(r).currency, r.description,
-                 r.merchant, r.category, fp)
-                for r, fp in new])
+            writer.write([_row_values(row, accounts.of(row), fp) for row, fp in new])
         result.imported += len(new)
         pending.clear()
         if progress:
