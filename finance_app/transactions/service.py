@@ -219,7 +219,7 @@ class TransactionIn(Body):
     category: Optional[str] = Field(default=None, max_length=100)
     currency: Optional[Currency] = None
     # The caller's own account; none: their default account for the row's currency.
-    account_id: Optional[int] = Field(default=None, ge=1)
+    account_id: Optional[Id] = None
 
     @field_validator("amount", mode="before")
     @classmethod
